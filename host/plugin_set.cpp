@@ -1,0 +1,39 @@
+#include "host/plugin_set.h"
+
+#include <spdlog/spdlog.h>
+
+#include <filesystem>
+#include <set>
+
+#include "host/host_api.h"
+
+namespace tiny::host {
+
+void LoadPluginSet(const std::string& dir, const std::vector<std::string>& selected, ModuleRegistry& registry) {
+  std::set<std::string> wanted(selected.begin(), selected.end());
+  std::set<std::string> matched;
+  for (const auto& file : ListPluginFiles(dir)) {
+    std::filesystem::path path(file);
+    std::string filename = path.filename().string(), stem = path.stem().string();
+    bool by_file = wanted.count(filename) || wanted.count(stem);
+    std::unique_ptr<Plugin> plugin;
+    try {
+      plugin = LoadPlugin(file, HostApi());
+    } catch (const PluginLoadError& e) {
+      if (wanted.empty() || by_file) throw;
+      spdlog::warn("skipping plugin not selected by --plugin file={} error={}", file, e.reason());
+      continue;
+    }
+    bool by_module = wanted.count(plugin->module) > 0;
+    bool served = wanted.empty() || by_file || by_module;
+    if (by_file) matched.insert(wanted.count(filename) ? filename : stem);
+    if (by_module) matched.insert(plugin->module);
+    spdlog::info("loaded plugin module={} version={} file={} components={} served={}", plugin->module,
+                 plugin->version, file, plugin->components.size(), served);
+    registry.Add(std::move(plugin), served);
+  }
+  for (const auto& name : wanted)
+    if (!matched.count(name)) throw PluginLoadError(name, "no such plugin or module in " + dir);
+}
+
+}  // namespace tiny::host

@@ -1,0 +1,161 @@
+// `tinyhost run`: the life of a host, top to bottom.
+#include <signal.h>
+#include <spdlog/spdlog.h>
+
+#include <iostream>
+
+#include "host/client_pool.h"
+#include "host/commands.h"
+#include "host/flow_watcher.h"
+#include "host/log.h"
+#include "host/plugin_set.h"
+#include "host/scheduler.h"
+#include "host/server.h"
+#include "host/tls.h"
+
+namespace tiny::host {
+namespace {
+
+// Blocks the stop signals in every thread started after this, so that the
+// main thread alone receives them, with sigtimedwait.
+sigset_t BlockStopSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  return set;
+}
+
+// Waits up to `timeout` for SIGINT/SIGTERM; returns the signal or 0.
+int WaitForSignal(const sigset_t& set, std::chrono::milliseconds timeout) {
+  timespec ts{static_cast<time_t>(timeout.count() / 1000), static_cast<long>(timeout.count() % 1000) * 1000000};
+  int sig = sigtimedwait(&set, nullptr, &ts);
+  return sig > 0 ? sig : 0;
+}
+
+std::string BoundAddress(const std::string& listen, int port) {
+  return listen.substr(0, listen.rfind(':')) + ":" + std::to_string(port);
+}
+
+std::string Join(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& s : items) out += (out.empty() ? "" : ",") + s;
+  return out;
+}
+
+}  // namespace
+
+int RunHost(const RunOptions& o) {
+  sigset_t stop_signals = BlockStopSignals();
+  ConfigureLogging(o.log_level, o.log_format);
+
+  ModuleRegistry modules;
+  try {
+    LoadPluginSet(o.plugin_dir, o.plugins, modules);
+  } catch (const PluginLoadError& e) {
+    std::cerr << "tinyhost: error: " << e.what() << "\n";
+    return 2;
+  }
+  if (modules.ServedModules().empty()) {
+    std::cerr << "tinyhost: error: no plugin to serve in " << o.plugin_dir << "\n";
+    return 2;
+  }
+
+  ClientPoolOptions pool_options;
+  pool_options.peers = o.peers;
+  pool_options.discovery_template = o.discovery_template;
+  pool_options.keepalive_time = o.keepalive_time;
+  pool_options.keepalive_timeout = o.keepalive_timeout;
+  pool_options.max_message_size = o.max_message_size;
+  ServerOptions server_options;
+  server_options.listen = o.listen;
+  server_options.max_message_size = o.max_message_size;
+  server_options.max_inflight = o.max_inflight;
+  server_options.default_deadline = o.default_deadline;
+  server_options.keepalive_time = o.keepalive_time;
+  server_options.keepalive_timeout = o.keepalive_timeout;
+  server_options.keepalive_min_time = o.keepalive_min_time;
+  std::unique_ptr<TlsReloader> tls;
+  if (o.tls.enabled()) {
+    try {
+      tls = std::make_unique<TlsReloader>(o.tls);
+    } catch (const std::exception& e) {
+      std::cerr << "tinyhost: error: " << e.what() << "\n";
+      return 2;
+    }
+    server_options.credentials = tls->ServerCredentials();
+    pool_options.credentials = tls->ChannelCredentials();
+  }
+  ClientPool pool(pool_options);
+
+  auto reachable = [&](std::string_view module) { return pool.CanReach(module); };
+  FlowSet flows;
+  try {
+    flows = LoadFlows(o.flows, modules, reachable);
+  } catch (const FlowError& e) {
+    for (const auto& line : e.lines()) std::cerr << "tinyhost: error: " << line << "\n";
+    return 2;
+  }
+  if (o.check_only) {
+    std::cout << "ok: " << modules.KnownModules().size() << " plugins, " << flows.nodes.size() << " nodes in "
+              << o.flows.size() << " flow files\n";
+    modules.DeinitAll();
+    return 0;
+  }
+
+  SchedulerOptions scheduler_options;
+  scheduler_options.worker_threads = o.worker_threads;
+  scheduler_options.default_deadline = o.default_deadline;
+  Scheduler scheduler(modules, scheduler_options);
+  scheduler.set_remote(&pool);
+  if (auto errors = scheduler.Reconcile(flows); !errors.empty()) {
+    for (const auto& line : errors) std::cerr << "tinyhost: error: " << line << "\n";
+    scheduler.Shutdown();
+    modules.DeinitAll();
+    return 2;
+  }
+
+  ModuleServer server(scheduler, server_options);
+  try {
+    server.Start();
+  } catch (const std::exception& e) {
+    spdlog::error("{}", e.what());
+    std::cerr << "tinyhost: error: " << e.what() << "\n";
+    scheduler.Shutdown();
+    modules.DeinitAll();
+    return 1;
+  }
+  pool.Prewarm();
+  server.SetServing(true);
+  spdlog::info("serving address={} modules={} nodes={}", BoundAddress(o.listen, server.port()),
+               Join(modules.ServedModules()), flows.nodes.size());
+
+  FlowWatcher watcher(o.flows);
+  auto tick = o.reload_interval.count() > 0 ? o.reload_interval : std::chrono::milliseconds(1000);
+  int sig = 0;
+  while ((sig = WaitForSignal(stop_signals, tick)) == 0) {
+    if (tls) tls->Poll();
+    if (o.reload_interval.count() == 0 || !watcher.Poll()) continue;
+    try {
+      FlowSet next = LoadFlows(o.flows, modules, reachable);
+      auto errors = scheduler.Reconcile(next);
+      for (const auto& line : errors) spdlog::error("reload: {}", line);
+      spdlog::info("flows reloaded nodes={}", next.nodes.size());
+    } catch (const FlowError& e) {
+      for (const auto& line : e.lines()) spdlog::error("reload rejected, the running flows stay: {}", line);
+    }
+  }
+
+  spdlog::info("draining signal={} inflight={} grace_ms={}", sig == SIGTERM ? "SIGTERM" : "SIGINT",
+               server.inflight(), o.grace_period.count());
+  size_t left = server.Drain(o.grace_period);
+  if (left > 0) spdlog::warn("grace period over; cancelling calls inflight={}", left);
+  server.Shutdown();
+  scheduler.Shutdown();
+  modules.DeinitAll();
+  spdlog::info("stopped");
+  return 0;
+}
+
+}  // namespace tiny::host

@@ -1,0 +1,167 @@
+#include "host/server.h"
+
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/health_check_service_interface.h>
+#include <simdjson.h>
+#include <spdlog/spdlog.h>
+
+#include <charconv>
+#include <thread>
+
+#include "host/names.h"
+
+namespace tiny::host {
+namespace {
+
+using tinysystems::module::v1::Message;
+using tinysystems::module::v1::Response;
+
+constexpr const char* kServiceName = "tinysystems.module.v1.ModuleService";
+
+grpc::StatusCode ToGrpc(int32_t status) { return static_cast<grpc::StatusCode>(status); }
+
+bool IsJson(std::string_view data) {
+  if (data.empty()) return true;
+  thread_local simdjson::dom::parser parser;
+  simdjson::padded_string padded(data);
+  return !parser.parse(padded).error();
+}
+
+Clock::time_point ToSteady(std::chrono::system_clock::time_point deadline) {
+  auto left = deadline - std::chrono::system_clock::now();
+  if (left > std::chrono::hours(24 * 365)) return Clock::time_point::max();
+  return Clock::now() + std::chrono::duration_cast<Clock::duration>(left);
+}
+
+}  // namespace
+
+// One Send: the gRPC reactor and the tiny_call the scheduler completes.
+// Two references: the answer's (tiny_call) and gRPC's (dropped in OnDone).
+// The reactor finishes once: on the answer, or on cancellation.
+class SendReactor final : public grpc::ServerUnaryReactor, public tiny_call {
+ public:
+  SendReactor(ModuleServer& server, Response* response, CallContext ctx)
+      : tiny_call(std::move(ctx)), server_(server), response_(response) {
+    Ref();  // gRPC's, until OnDone
+    server_.inflight_.fetch_add(1);
+  }
+
+  void FinishWith(const grpc::Status& status) {
+    if (finished_.exchange(true)) return;
+    server_.inflight_.fetch_sub(1);
+    Finish(status);
+  }
+
+ private:
+  void OnComplete(const tiny_result& r) override {
+    if (finished_.load()) return;  // cancelled; the response is gone
+    std::string_view error(reinterpret_cast<const char*>(r.error.ptr), r.error.len);
+    std::string_view data(reinterpret_cast<const char*>(r.data.ptr), r.data.len);
+    if (r.status != TINY_STATUS_OK) {
+      FinishWith(grpc::Status(ToGrpc(r.status), std::string(error)));
+      return;
+    }
+    if (!error.empty()) {
+      response_->set_error(std::string(error));
+    } else if (!IsJson(data)) {
+      FinishWith(grpc::Status(grpc::StatusCode::INTERNAL, "the node answered data that is not JSON"));
+      return;
+    } else {
+      response_->set_data(std::string(data));
+    }
+    FinishWith(grpc::Status::OK);
+  }
+  void OnCancel() override { FinishWith(grpc::Status(grpc::StatusCode::CANCELLED, "cancelled by the client")); }
+  void OnDone() override { Unref(); }
+
+  ModuleServer& server_;
+  Response* response_;
+  std::atomic<bool> finished_{false};
+};
+
+ModuleServer::ModuleServer(Scheduler& scheduler, ServerOptions options)
+    : scheduler_(scheduler), options_(std::move(options)) {}
+
+ModuleServer::~ModuleServer() { Shutdown(); }
+
+void ModuleServer::Start() {
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  auto creds = options_.credentials ? options_.credentials : grpc::InsecureServerCredentials();
+  builder.AddListeningPort(options_.listen, creds, &port_);
+  builder.RegisterService(this);
+  builder.SetMaxReceiveMessageSize(static_cast<int>(options_.max_message_size));
+  builder.SetMaxSendMessageSize(static_cast<int>(options_.max_message_size));
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, static_cast<int>(options_.keepalive_time.count()));
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, static_cast<int>(options_.keepalive_timeout.count()));
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
+                             static_cast<int>(options_.keepalive_min_time.count()));
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
+  server_ = builder.BuildAndStart();
+  if (!server_ || port_ == 0) throw std::runtime_error("cannot listen on " + options_.listen);
+  SetServing(false);
+}
+
+void ModuleServer::SetServing(bool serving) {
+  if (!server_) return;
+  auto* health = server_->GetHealthCheckService();
+  health->SetServingStatus(serving);
+  health->SetServingStatus(kServiceName, serving);
+}
+
+size_t ModuleServer::Drain(std::chrono::milliseconds grace) {
+  draining_ = true;
+  SetServing(false);
+  auto until = Clock::now() + grace;
+  while (inflight_.load() > 0 && Clock::now() < until) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  return inflight_.load();
+}
+
+void ModuleServer::Shutdown() {
+  if (!server_) return;
+  server_->Shutdown(std::chrono::system_clock::now() + std::chrono::milliseconds(100));
+  server_->Wait();
+  server_.reset();
+}
+
+grpc::ServerUnaryReactor* ModuleServer::Send(grpc::CallbackServerContext* ctx, const Message* request,
+                                             Response* response) {
+  CallContext call_ctx;
+  call_ctx.deadline = ToSteady(ctx->deadline());
+  if (call_ctx.deadline == Clock::time_point::max()) call_ctx.deadline = Clock::now() + options_.default_deadline;
+  std::shared_ptr<std::map<std::string, std::string>> extra;
+  const char* bad_hop = nullptr;
+  for (const auto& [key, value] : request->metadata()) {
+    if (key == "hop") {
+      auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), call_ctx.hop);
+      if (ec != std::errc() || p != value.data() + value.size()) bad_hop = "metadata 'hop' is not a number";
+    } else {
+      if (!extra) extra = std::make_shared<std::map<std::string, std::string>>();
+      (*extra)[key] = value;
+    }
+  }
+  call_ctx.metadata = std::move(extra);
+  auto* reactor = new SendReactor(*this, response, std::move(call_ctx));
+
+  auto fail = [&](grpc::StatusCode code, std::string message) {
+    reactor->FinishWith(grpc::Status(code, std::move(message)));
+    reactor->Unref();  // the answer's reference: nobody will complete it
+    return reactor;
+  };
+  if (draining_.load()) return fail(grpc::StatusCode::UNAVAILABLE, "host is draining");
+  if (inflight_.load() > options_.max_inflight)
+    return fail(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                "too many calls in flight (limit " + std::to_string(options_.max_inflight) + ")");
+  if (bad_hop) return fail(grpc::StatusCode::INVALID_ARGUMENT, bad_hop);
+  auto address = SplitAddress(request->to());
+  if (!address) return fail(grpc::StatusCode::INVALID_ARGUMENT, "to '" + request->to() + "' is not node.port");
+  if (!IsJson(request->data())) return fail(grpc::StatusCode::INVALID_ARGUMENT, "data is not valid JSON");
+  if (spdlog::should_log(spdlog::level::debug))
+    spdlog::debug("received message via gRPC to={} from={}", request->to(), request->from());
+  scheduler_.DeliverToAddress(address->first, address->second, request->from(), request->data(), reactor);
+  return reactor;
+}
+
+}  // namespace tiny::host

@@ -1,0 +1,61 @@
+// The gRPC server: ModuleService.Send on the callback API, health and
+// reflection. A Send becomes a tiny_call that the scheduler delivers; the
+// reactor finishes when the call is answered. No thread waits.
+#pragma once
+
+#include <grpcpp/grpcpp.h>
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "host/options.h"
+#include "host/scheduler.h"
+#include "tinysystems/module/v1/module.grpc.pb.h"
+
+namespace tiny::host {
+
+struct ServerOptions {
+  std::string listen;
+  size_t max_message_size = 4 * 1024 * 1024;
+  size_t max_inflight = 10000;
+  std::chrono::milliseconds default_deadline{30000};
+  std::chrono::milliseconds keepalive_time{10000};
+  std::chrono::milliseconds keepalive_timeout{3000};
+  std::chrono::milliseconds keepalive_min_time{5000};
+  std::shared_ptr<grpc::ServerCredentials> credentials;  // null: insecure
+};
+
+class ModuleServer final : public tinysystems::module::v1::ModuleService::CallbackService {
+ public:
+  ModuleServer(Scheduler& scheduler, ServerOptions options);
+  ~ModuleServer() override;
+
+  // Binds and starts serving. Throws std::runtime_error naming the address.
+  void Start();
+  // The bound port (after Start).
+  int port() const { return port_; }
+  // Health SERVING / NOT_SERVING for "" and the ModuleService.
+  void SetServing(bool serving);
+  // Refuses new calls with UNAVAILABLE and waits up to `grace` for the calls
+  // in flight; returns how many were still open.
+  size_t Drain(std::chrono::milliseconds grace);
+  // Stops the server; open calls are cancelled.
+  void Shutdown();
+  size_t inflight() const { return inflight_.load(); }
+
+  grpc::ServerUnaryReactor* Send(grpc::CallbackServerContext* ctx, const tinysystems::module::v1::Message* request,
+                                 tinysystems::module::v1::Response* response) override;
+
+ private:
+  friend class SendReactor;
+  Scheduler& scheduler_;
+  ServerOptions options_;
+  std::unique_ptr<grpc::Server> server_;
+  int port_ = 0;
+  std::atomic<bool> draining_{false};
+  std::atomic<size_t> inflight_{0};
+};
+
+}  // namespace tiny::host

@@ -1,0 +1,324 @@
+/*
+ * tiny/plugin.h — the tinyhost plugin ABI (pure C, C11 and C++20).
+ *
+ * A plugin is a shared object that exports exactly one symbol,
+ * `tiny_plugin_entry`, of type `tiny_entry`. Everything a plugin needs from
+ * the host reaches it through the `tiny_host_api` function table passed to
+ * `init`, so a plugin has no undefined reference into the host.
+ *
+ * Conventions used in every comment below:
+ *  - [thread: any]   may be called from any thread, concurrently.
+ *  - [thread: host]  called by the host from a thread it chooses; never
+ *                    concurrently with another [thread: host] call on the
+ *                    same object unless stated.
+ *  - "borrowed"      the pointer is valid only until the function returns;
+ *                    copy what you keep.
+ *  - "static"        the pointer must stay valid until `deinit` returns.
+ *  - Nobody frees memory allocated by the other side.
+ *  - Strings are UTF-8. `const char*` strings are NUL-terminated.
+ *  - No C++ exception may cross this boundary in either direction.
+ *
+ * ---------------------------------------------------------------------
+ * The asynchronous contract (the rule everything rests on)
+ * ---------------------------------------------------------------------
+ *  1. The host delivers a message to a node by calling
+ *     `tiny_component.handle(instance, call, port, data)`. The component
+ *     answers by calling `host->complete(call, &result)` EXACTLY ONCE, either
+ *     before `handle` returns or later from any thread. Until then the call
+ *     is "open"; after `complete` the call handle is dead.
+ *  2. A component sends by calling `host->emit(node, cause, port, data,
+ *     done, user)`. The host invokes `done(user, &result)` EXACTLY ONCE with
+ *     the downstream answer, from any thread, possibly before `emit`
+ *     returns. `emit` never blocks waiting for the answer.
+ *  3. Forwarding: a component may answer an open call with the answer of an
+ *     emit by passing that call as `cause` and completing it from `done`
+ *     (see tiny/plugin.hpp `forward`). The result is passed through as is,
+ *     status included, so routing failures reach the original caller.
+ *  4. `cause` links an emit to the open call that caused it: the host
+ *     propagates the hop counter (cycle detection), deadline and trace
+ *     metadata from it. Pass NULL for spontaneous emits (timers, servers).
+ *  5. Nothing in this ABI lets a thread wait for another host; a component
+ *     that must block (sleep, blocking I/O, waiting for an emit's answer)
+ *     sets TINY_COMPONENT_BLOCKING and is run on the host's bounded worker
+ *     pool. Every other `handle` runs inline on the delivering thread and
+ *     must return promptly.
+ *
+ * Versioning: a plugin built against ABI {M, m} loads into a host of ABI
+ * {M', m'} iff M == M' and m <= m'. Structs that may grow carry
+ * `struct_size` (the size the writer was compiled with) and only grow at the
+ * end; a reader must not touch fields past `struct_size`.
+ */
+#ifndef TINY_PLUGIN_H
+#define TINY_PLUGIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define TINY_ABI_VERSION_MAJOR 1
+#define TINY_ABI_VERSION_MINOR 0
+
+#if defined(_WIN32)
+#define TINY_PLUGIN_EXPORT __declspec(dllexport)
+#else
+#define TINY_PLUGIN_EXPORT __attribute__((visibility("default")))
+#endif
+
+/* The one symbol a plugin exports. */
+#define TINY_PLUGIN_ENTRY_SYMBOL "tiny_plugin_entry"
+
+typedef struct tiny_abi_version {
+  uint32_t major;
+  uint32_t minor;
+} tiny_abi_version;
+
+/* A borrowed byte view. `ptr` may be NULL iff `len` is 0. */
+typedef struct tiny_bytes {
+  const uint8_t* ptr;
+  size_t len;
+} tiny_bytes;
+
+/*
+ * Status codes. The numbers are gRPC's, so a result travels across hosts
+ * unchanged. A component's own failure is TINY_STATUS_OK with a non-empty
+ * `error` (it becomes Response.error); the other codes are routing or
+ * transport failures and become the gRPC status of the Send call.
+ */
+typedef enum tiny_status {
+  TINY_STATUS_OK = 0,
+  TINY_STATUS_CANCELLED = 1,
+  TINY_STATUS_INVALID_ARGUMENT = 3,
+  TINY_STATUS_DEADLINE_EXCEEDED = 4,
+  TINY_STATUS_NOT_FOUND = 5,
+  TINY_STATUS_RESOURCE_EXHAUSTED = 8,
+  TINY_STATUS_FAILED_PRECONDITION = 9,
+  TINY_STATUS_INTERNAL = 13,
+  TINY_STATUS_UNAVAILABLE = 14
+} tiny_status;
+
+/*
+ * The answer to one delivery.
+ *  - status OK, error empty:     `data` is the JSON answer (empty = no data).
+ *  - status OK, error non-empty: the component failed; `error` says why.
+ *  - status not OK:              routing/transport failure; `error` says why.
+ * All views are borrowed for the duration of the call that carries them.
+ */
+typedef struct tiny_result {
+  int32_t status; /* a tiny_status value */
+  tiny_bytes data;
+  tiny_bytes error;
+} tiny_result;
+
+/* Log levels, matching spdlog's order. */
+typedef enum tiny_log_level {
+  TINY_LOG_TRACE = 0,
+  TINY_LOG_DEBUG = 1,
+  TINY_LOG_INFO = 2,
+  TINY_LOG_WARN = 3,
+  TINY_LOG_ERROR = 4
+} tiny_log_level;
+
+/* Opaque handles. */
+typedef struct tiny_call tiny_call;         /* host-owned: one open delivery */
+typedef struct tiny_node tiny_node;         /* host-owned: one node of a flow */
+typedef struct tiny_instance tiny_instance; /* plugin-owned: one component instance */
+
+/*
+ * Receives the answer to an emit. Called exactly once per emit, from any
+ * thread, possibly before `emit` returns. `result` and its views are
+ * borrowed. [thread: any]
+ */
+typedef void (*tiny_emit_done_fn)(void* user, const tiny_result* result);
+
+/* ----------------------------------------------------------------------
+ * Host side: implemented by the host, called by the plugin.
+ * -------------------------------------------------------------------- */
+typedef struct tiny_host_api {
+  uint32_t struct_size;
+  tiny_abi_version abi; /* the host's ABI version */
+
+  /*
+   * Answers an open call. Copies `result`; the caller keeps ownership of
+   * what it points to. Must be called exactly once per call; afterwards the
+   * call handle is dead. `result` must not be NULL. [thread: any]
+   */
+  void (*complete)(tiny_call* call, const tiny_result* result);
+
+  /*
+   * Sends `data` (JSON, borrowed, may be empty) out of output `port`
+   * (borrowed) of `node`. `cause` is an open call of this node that caused
+   * the emit, or NULL (see the contract above); it stays open and owned by
+   * the plugin. The host copies what it keeps, follows the node's edges and
+   * calls `done(user, result)` exactly once with the combined answer: the
+   * first non-empty data in edge order, else the first error, else empty.
+   * A port with no edges answers empty at once. `done` may be NULL: the
+   * answer is then dropped. `node` must be a live node (between `create`
+   * and the return of `destroy`). [thread: any]
+   */
+  void (*emit)(tiny_node* node, const tiny_call* cause, const char* port,
+               tiny_bytes data, tiny_emit_done_fn done, void* user);
+
+  /*
+   * Writes one log line attributed to `node` (NULL: the module). `message`
+   * is borrowed. Cheap when the level is disabled. [thread: any]
+   */
+  void (*log)(const struct tiny_host_api* host, tiny_node* node,
+              int32_t level, tiny_bytes message);
+
+  /* True iff a line of `level` would be written. [thread: any] */
+  int32_t (*log_enabled)(const struct tiny_host_api* host, int32_t level);
+
+  /*
+   * Looks up an optional host feature by id with revision, e.g.
+   * TINY_EXT_TIMER. Returns a static table, or NULL when the host does not
+   * offer it. `id` is borrowed. [thread: any]
+   */
+  const void* (*get_extension)(const struct tiny_host_api* host,
+                               const char* id);
+
+  /* The node's name as written in the flow file; static while the node
+   * lives. [thread: any] */
+  const char* (*node_name)(tiny_node* node);
+} tiny_host_api;
+
+/* ----------------------------------------------------------------------
+ * Plugin side: implemented by the plugin, called by the host.
+ * -------------------------------------------------------------------- */
+
+typedef enum tiny_port_direction {
+  TINY_PORT_IN = 0,  /* the node receives on it (edges point to it) */
+  TINY_PORT_OUT = 1  /* the node emits on it (edges start from it) */
+} tiny_port_direction;
+
+/*
+ * A declared port. A name ending in '*' declares a family: any name with
+ * that prefix followed by [a-z0-9_]+ (the router's `out_*`). Ports whose
+ * name starts with '_' are system ports (`_settings`, `_control`).
+ */
+typedef struct tiny_port {
+  const char* name;        /* static */
+  int32_t direction;       /* tiny_port_direction */
+  const char* description; /* static, may be NULL */
+} tiny_port;
+
+/* Component flags. */
+#define TINY_COMPONENT_BLOCKING 0x1u /* `handle` may block: run on workers */
+
+typedef struct tiny_component {
+  uint32_t struct_size;
+  const char* name;        /* static; [a-z0-9_]+, unique in the module */
+  const char* description; /* static, may be NULL */
+  uint32_t flags;          /* TINY_COMPONENT_* */
+  const tiny_port* ports;  /* static array of port_count ports */
+  uint32_t port_count;
+  /*
+   * Static JSON object of the settings the component accepts, with their
+   * defaults ("{}" or NULL: none). The host rejects a flow whose settings
+   * name any other key, and delivers defaults overlaid with the flow's
+   * settings on the `_settings` port before any other message.
+   */
+  const char* default_settings_json;
+
+  /*
+   * Creates an instance for `node` (live until `destroy` returns). Returns
+   * NULL on failure after logging why. [thread: host]
+   */
+  tiny_instance* (*create)(const tiny_host_api* host, tiny_node* node);
+
+  /*
+   * Delivers `data` (borrowed JSON, may be empty) arriving on input `port`
+   * (borrowed). The instance must complete `call` exactly once (see the
+   * contract above). May run concurrently on the same instance, on any
+   * host thread, and must return promptly unless the component is
+   * TINY_COMPONENT_BLOCKING. The host never calls `handle` once `destroy`
+   * has begun. [thread: any]
+   */
+  void (*handle)(tiny_instance* instance, tiny_call* call, const char* port,
+                 tiny_bytes data);
+
+  /*
+   * Destroys the instance. Called once, when no `handle` is running and
+   * after the host cancelled the node's timers. Must complete every call
+   * the instance still holds open, stop its own threads, and return only
+   * when the instance will emit no more. Emit `done` callbacks may still
+   * arrive afterwards: the plugin keeps alive what their `user` needs.
+   * [thread: host]
+   */
+  void (*destroy)(tiny_instance* instance);
+} tiny_component;
+
+/*
+ * The exported entry. Its first field is the ABI version, so a host can
+ * read it before trusting anything else.
+ */
+typedef struct tiny_entry {
+  tiny_abi_version abi; /* TINY_ABI_VERSION_MAJOR/MINOR at build time */
+  uint32_t struct_size; /* sizeof(tiny_entry) at build time */
+  const char* module_name;    /* static; a DNS label, e.g. "common-module" */
+  const char* module_version; /* static; semver, e.g. "1.2.0" */
+
+  /*
+   * Called once after loading, before anything else. `host` is static
+   * (valid until `deinit` returns). Returns NULL on success, or a static
+   * message saying why the module cannot run. [thread: host]
+   */
+  const char* (*init)(const tiny_host_api* host);
+
+  /* Called once after every instance is destroyed and every host thread
+   * joined. Never called when `init` failed. [thread: host] */
+  void (*deinit)(void);
+
+  /* Components of the module; stable between init and deinit.
+   * [thread: any] */
+  uint32_t (*component_count)(void);
+  const tiny_component* (*get_component)(uint32_t index); /* static */
+
+  /* Optional plugin features by id, for the host; NULL if none.
+   * [thread: any] */
+  const void* (*get_extension)(const char* id);
+} tiny_entry;
+
+/* ----------------------------------------------------------------------
+ * Extension "tiny.timer/1": host timers, so a component needs no thread.
+ * -------------------------------------------------------------------- */
+#define TINY_EXT_TIMER "tiny.timer/1"
+
+typedef enum tiny_timer_event {
+  TINY_TIMER_FIRED = 0,     /* the delay elapsed */
+  TINY_TIMER_CANCELLED = 1  /* cancelled by `cancel` or at node teardown */
+} tiny_timer_event;
+
+/*
+ * Called exactly once per started timer: FIRED on a host timer thread when
+ * due, or CANCELLED (from inside `cancel`, or by the host before the node
+ * is destroyed). Either way it is the last use of `user`. Must return
+ * promptly. [thread: any]
+ */
+typedef void (*tiny_timer_fn)(void* user, int32_t event);
+
+typedef struct tiny_timer_api {
+  uint32_t struct_size;
+  /*
+   * Calls `fn(user, ...)` once after `delay_ms`. Returns a timer id > 0, or
+   * 0 when the node is being destroyed (then `fn` is never called).
+   * [thread: any]
+   */
+  uint64_t (*start)(tiny_node* node, uint64_t delay_ms, tiny_timer_fn fn,
+                    void* user);
+  /*
+   * Cancels a pending timer: returns 1 after calling `fn(user, CANCELLED)`,
+   * or 0 when the timer already fired, is firing, or is unknown.
+   * [thread: any]
+   */
+  int32_t (*cancel)(tiny_node* node, uint64_t timer_id);
+} tiny_timer_api;
+
+/* What a plugin defines: `TINY_PLUGIN_EXPORT const tiny_entry tiny_plugin_entry = {...};` */
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* TINY_PLUGIN_H */
