@@ -300,6 +300,7 @@ void Scheduler::StopNode(Node& node) {
       spdlog::error("plugin threw from destroy node={}", node.name);
     }
     node.instance = nullptr;
+    spdlog::info("node destroyed node={} module={}", node.name, node.type->module);
   }
   node.state = NodeState::kStopped;
 }
@@ -388,11 +389,8 @@ std::vector<std::string> Scheduler::Reconcile(const FlowSet& flows) {
   }
   auto gone_order = SinksFirst(gone);
   std::reverse(gone_order.begin(), gone_order.end());
-  for (const auto& node : gone_order) {
-    if (std::find(gone.begin(), gone.end(), node) == gone.end()) continue;
-    StopNode(*node);
-    spdlog::info("node destroyed node={} module={}", node->name, node->type->module);
-  }
+  for (const auto& node : gone_order)
+    if (std::find(gone.begin(), gone.end(), node) != gone.end()) StopNode(*node);
 
   // Start the new nodes, sinks first, so a source's first emit finds its
   // targets running.

@@ -96,7 +96,11 @@ class Picky final : public tiny::Component {
 
 }  // namespace
 
-TINY_MODULE("test-module", "0.0.1",
+#ifndef TEST_MODULE_NAME
+#define TEST_MODULE_NAME "test-module"
+#endif
+
+TINY_MODULE(TEST_MODULE_NAME, "0.0.1",
             tiny::ComponentSpec::of<Echo>("echo").in("in"),
             tiny::ComponentSpec::of<Relay>("relay").in("in").out("out"),
             tiny::ComponentSpec::of<Fail>("fail").in("in"),

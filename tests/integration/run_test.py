@@ -1,0 +1,68 @@
+"""The real tinyhost binary with the real plugins: a flow runs, messages
+move, `send` answers, SIGTERM drains and exits 0."""
+import json
+import signal
+import unittest
+
+from harness import Client, Host, tinyhost, write_flow
+
+TICKER_FLOW = """
+nodes:
+  - name: clock
+    module: common-module
+    component: ticker
+    settings: {period: 20, context: {n: 7}}
+    edges:
+      - port: out
+        to: shaper.in
+  - name: shaper
+    module: common-module
+    component: transform
+    edges:
+      - port: out
+        to: printer.in
+        data: {doubled: "{{$.n * 2}}", text: "n is {{$.n}}"}
+  - name: printer
+    module: common-module
+    component: debug
+"""
+
+
+class RunTest(unittest.TestCase):
+    def setUp(self):
+        self.host = Host(write_flow(TICKER_FLOW), plugins=["common-module"]).start()
+        self.addCleanup(self.host.kill)
+
+    def test_ticks_move_through_the_mapping_to_debug(self):
+        line = self.host.wait_for(r"debug data=.* node=printer", timeout=10)
+        self.assertIsNotNone(line, self.host.output())
+        payload = json.loads(line.split("debug data=", 1)[1].rsplit(" node=", 1)[0])
+        self.assertEqual(payload, {"doubled": 14, "text": "n is 7"})
+
+    def test_send_through_the_cli_prints_the_answer(self):
+        r = tinyhost("send", "--address", self.host.address, "--to", "shaper.in", "--data", '{"n": 5}')
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(json.loads(r.stdout), {"doubled": 10, "text": "n is 5"})
+
+    def test_send_failure_prints_the_status_and_exits_1(self):
+        r = tinyhost("send", "--address", self.host.address, "--to", "nosuch.in", "--data", "{}")
+        self.assertEqual(r.returncode, 1)
+        self.assertTrue(r.stderr.startswith("NOT_FOUND: "), r.stderr)
+
+    def test_grpcio_client_gets_the_answer(self):
+        client = Client(self.host.address)
+        self.addCleanup(client.close)
+        code, data, error = client.send("printer.in", b'{"hello":"world"}')
+        self.assertEqual((code, error), ("OK", ""))
+        self.assertEqual(json.loads(data), {"hello": "world"})
+
+    def test_sigterm_and_sigint_exit_0_after_destroying_nodes(self):
+        self.assertEqual(self.host.stop(signal.SIGTERM), 0, self.host.output())
+        self.assertIn("node destroyed node=clock", self.host.output().replace("\n", " ") + " ")
+        host2 = Host(write_flow(TICKER_FLOW), plugins=["common-module"]).start()
+        self.addCleanup(host2.kill)
+        self.assertEqual(host2.stop(signal.SIGINT), 0, host2.output())
+
+
+if __name__ == "__main__":
+    unittest.main()
