@@ -64,5 +64,19 @@ class RunTest(unittest.TestCase):
         self.assertEqual(host2.stop(signal.SIGINT), 0, host2.output())
 
 
+class LogFormatTest(unittest.TestCase):
+    def test_json_lines_are_one_object_each_with_escaped_messages(self):
+        host = Host(write_flow(TICKER_FLOW), plugins=["common-module"], args=["--log-format", "json"]).start()
+        self.addCleanup(host.kill)
+        self.assertIsNotNone(host.wait_for(r'debug data='), host.output())
+        self.assertEqual(host.stop(), 0)
+        lines = host.output().splitlines()
+        self.assertGreater(len(lines), 3)
+        for line in lines:
+            obj = json.loads(line)
+            self.assertEqual(set(obj), {"time", "level", "msg"}, line)
+        self.assertTrue(any('"doubled":14' in json.loads(l)["msg"] for l in lines))
+
+
 if __name__ == "__main__":
     unittest.main()
