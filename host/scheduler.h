@@ -41,11 +41,18 @@ struct GraphEntry {
   std::shared_ptr<Node> local;          // set iff this host serves the module
 };
 
+// Hashes std::string and std::string_view alike, so lookups by a view
+// into a request allocate nothing.
+struct NameHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
+
 // An immutable snapshot of every node in the loaded flows.
 struct Graph {
-  std::unordered_map<std::string, GraphEntry> nodes;
+  std::unordered_map<std::string, GraphEntry, NameHash, std::equal_to<>> nodes;
   const GraphEntry* Find(std::string_view name) const {
-    auto it = nodes.find(std::string(name));
+    auto it = nodes.find(name);
     return it == nodes.end() ? nullptr : &it->second;
   }
 };

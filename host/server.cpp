@@ -7,6 +7,7 @@
 
 #include <charconv>
 #include <thread>
+#include <vector>
 
 #include "host/names.h"
 
@@ -18,7 +19,12 @@ using tinysystems::module::v1::Response;
 
 constexpr const char* kServiceName = "tinysystems.module.v1.ModuleService";
 
-grpc::StatusCode ToGrpc(int32_t status) { return static_cast<grpc::StatusCode>(status); }
+// A result status as a gRPC code; a plugin's out-of-range number is INTERNAL.
+grpc::StatusCode ToGrpc(int32_t status) {
+  if (status <= 0 || status > static_cast<int32_t>(grpc::StatusCode::UNAUTHENTICATED))
+    return grpc::StatusCode::INTERNAL;
+  return static_cast<grpc::StatusCode>(status);
+}
 
 bool IsJson(std::string_view data) {
   if (data.empty()) return true;
@@ -36,40 +42,84 @@ Clock::time_point ToSteady(std::chrono::system_clock::time_point deadline) {
 }  // namespace
 
 // One Send: the gRPC reactor and the tiny_call the scheduler completes.
-// Two references: the answer's (tiny_call) and gRPC's (dropped in OnDone).
-// The reactor finishes once: on the answer, or on cancellation.
+// References: the answer's (tiny_call), gRPC's (dropped in OnDone) and,
+// for calls without a client deadline, the default-deadline timer's.
+// The reactor finishes once: on the answer, on cancellation, on the
+// default deadline, or at the end of a drain; whoever claims it first
+// owns `response_` and calls Finish.
 class SendReactor final : public grpc::ServerUnaryReactor, public tiny_call {
  public:
   SendReactor(ModuleServer& server, Response* response, CallContext ctx)
       : tiny_call(std::move(ctx)), server_(server), response_(response) {
     Ref();  // gRPC's, until OnDone
-    server_.inflight_.fetch_add(1);
+    server_.Track(this);
   }
 
+  // Finishes the RPC with `status` unless it finished already. [thread: any]
   void FinishWith(const grpc::Status& status) {
-    if (finished_.exchange(true)) return;
-    server_.inflight_.fetch_sub(1);
-    Finish(status);
+    if (Claim()) Done(status);
+  }
+
+  // Finishes the RPC with DEADLINE_EXCEEDED after `after` unless it
+  // finished before (for clients that set no deadline).
+  void ArmDeadline(TimerService& timers, std::chrono::milliseconds after) {
+    timers_ = &timers;
+    Ref();  // the timer's, dropped by OnTimer
+    uint64_t id = timers.Start(&server_, after, &SendReactor::OnTimer, this);
+    if (id == 0) {
+      Unref();
+      return;
+    }
+    timer_.store(id, std::memory_order_release);
   }
 
  private:
+  friend class ModuleServer;
+
+  bool Claim() { return !finished_.exchange(true, std::memory_order_acq_rel); }
+
+  // Runs once, after a successful Claim.
+  void Done(const grpc::Status& status) {
+    server_.Untrack(this);
+    if (uint64_t id = timer_.exchange(0, std::memory_order_acq_rel)) timers_->Cancel(&server_, id);
+    Finish(status);
+  }
+
+  static void OnTimer(void* user, int32_t event) {
+    auto* self = static_cast<SendReactor*>(user);
+    if (event == TINY_TIMER_FIRED) {
+      self->FinishWith(grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED,
+                                    "deadline exceeded: no answer within the host's default deadline of " +
+                                        std::to_string(self->server_.options_.default_deadline.count()) + " ms"));
+    }
+    self->Unref();
+  }
+
   void OnComplete(const tiny_result& r) override {
-    if (finished_.load()) return;  // cancelled; the response is gone
+    if (!Claim()) return;  // cancelled, timed out or drained: the RPC is over
     std::string_view error(reinterpret_cast<const char*>(r.error.ptr), r.error.len);
     std::string_view data(reinterpret_cast<const char*>(r.data.ptr), r.data.len);
     if (r.status != TINY_STATUS_OK) {
-      FinishWith(grpc::Status(ToGrpc(r.status), std::string(error)));
+      Done(grpc::Status(ToGrpc(r.status), std::string(error)));
       return;
     }
     if (!error.empty()) {
       response_->set_error(std::string(error));
     } else if (!IsJson(data)) {
-      FinishWith(grpc::Status(grpc::StatusCode::INTERNAL, "the node answered data that is not JSON"));
+      Done(grpc::Status(grpc::StatusCode::INTERNAL, "the node answered data that is not JSON"));
       return;
     } else {
       response_->set_data(std::string(data));
     }
-    FinishWith(grpc::Status::OK);
+    size_t size = response_->ByteSizeLong();
+    if (size > server_.options_.max_message_size) {
+      response_->Clear();
+      Done(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                        "the answer (" + std::to_string(size) + " bytes) is over the message size limit (" +
+                            std::to_string(server_.options_.max_message_size) + " bytes)"));
+      return;
+    }
+    Done(grpc::Status::OK);
   }
   void OnCancel() override { FinishWith(grpc::Status(grpc::StatusCode::CANCELLED, "cancelled by the client")); }
   void OnDone() override { Unref(); }
@@ -77,12 +127,34 @@ class SendReactor final : public grpc::ServerUnaryReactor, public tiny_call {
   ModuleServer& server_;
   Response* response_;
   std::atomic<bool> finished_{false};
+  TimerService* timers_ = nullptr;
+  std::atomic<uint64_t> timer_{0};
+  // ModuleServer's list of open reactors (guarded by its open_mu_).
+  SendReactor* prev_ = nullptr;
+  SendReactor* next_ = nullptr;
 };
 
 ModuleServer::ModuleServer(Scheduler& scheduler, ServerOptions options)
     : scheduler_(scheduler), options_(std::move(options)) {}
 
 ModuleServer::~ModuleServer() { Shutdown(); }
+
+void ModuleServer::Track(SendReactor* r) {
+  std::lock_guard<std::mutex> lock(open_mu_);
+  r->next_ = open_;
+  if (open_) open_->prev_ = r;
+  open_ = r;
+  inflight_.fetch_add(1, std::memory_order_relaxed);
+}
+
+void ModuleServer::Untrack(SendReactor* r) {
+  std::lock_guard<std::mutex> lock(open_mu_);
+  if (r->prev_) r->prev_->next_ = r->next_;
+  else open_ = r->next_;
+  if (r->next_) r->next_->prev_ = r->prev_;
+  r->prev_ = r->next_ = nullptr;
+  inflight_.fetch_sub(1, std::memory_order_relaxed);
+}
 
 void ModuleServer::Start() {
   grpc::EnableDefaultHealthCheckService(true);
@@ -116,27 +188,45 @@ size_t ModuleServer::Drain(std::chrono::milliseconds grace) {
   SetServing(false);
   auto until = Clock::now() + grace;
   while (inflight_.load() > 0 && Clock::now() < until) std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  return inflight_.load();
+  // Answer what is still open, so that no caller is left waiting in silence.
+  std::vector<SendReactor*> open;
+  {
+    std::lock_guard<std::mutex> lock(open_mu_);
+    for (SendReactor* r = open_; r != nullptr; r = r->next_) {
+      r->Ref();  // safe: an open reactor still holds gRPC's reference
+      open.push_back(r);
+    }
+  }
+  for (SendReactor* r : open) {
+    r->FinishWith(grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                               "host is shutting down: the grace period ended before the call was answered"));
+    r->Unref();
+  }
+  return open.size();
 }
 
 void ModuleServer::Shutdown() {
   if (!server_) return;
+  draining_ = true;
   server_->Shutdown(std::chrono::system_clock::now() + std::chrono::milliseconds(100));
   server_->Wait();
   server_.reset();
+  scheduler_.timers().CloseOwner(this);  // default-deadline timers: none fires into a dead server
 }
 
 grpc::ServerUnaryReactor* ModuleServer::Send(grpc::CallbackServerContext* ctx, const Message* request,
                                              Response* response) {
   CallContext call_ctx;
   call_ctx.deadline = ToSteady(ctx->deadline());
-  if (call_ctx.deadline == Clock::time_point::max()) call_ctx.deadline = Clock::now() + options_.default_deadline;
+  bool client_deadline = call_ctx.deadline != Clock::time_point::max();
+  if (!client_deadline) call_ctx.deadline = Clock::now() + options_.default_deadline;
   std::shared_ptr<std::map<std::string, std::string>> extra;
   const char* bad_hop = nullptr;
   for (const auto& [key, value] : request->metadata()) {
     if (key == "hop") {
       auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), call_ctx.hop);
-      if (ec != std::errc() || p != value.data() + value.size()) bad_hop = "metadata 'hop' is not a number";
+      if (ec != std::errc() || p != value.data() + value.size() || value.empty())
+        bad_hop = "metadata 'hop' is not a non-negative integer";
     } else {
       if (!extra) extra = std::make_shared<std::map<std::string, std::string>>();
       (*extra)[key] = value;
@@ -158,6 +248,7 @@ grpc::ServerUnaryReactor* ModuleServer::Send(grpc::CallbackServerContext* ctx, c
   auto address = SplitAddress(request->to());
   if (!address) return fail(grpc::StatusCode::INVALID_ARGUMENT, "to '" + request->to() + "' is not node.port");
   if (!IsJson(request->data())) return fail(grpc::StatusCode::INVALID_ARGUMENT, "data is not valid JSON");
+  if (!client_deadline) reactor->ArmDeadline(scheduler_.timers(), options_.default_deadline);
   if (spdlog::should_log(spdlog::level::debug))
     spdlog::debug("received message via gRPC to={} from={}", request->to(), request->from());
   scheduler_.DeliverToAddress(address->first, address->second, request->from(), request->data(), reactor);

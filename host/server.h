@@ -8,6 +8,7 @@
 #include <atomic>
 #include <chrono>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "host/options.h"
@@ -20,12 +21,16 @@ struct ServerOptions {
   std::string listen;
   size_t max_message_size = 4 * 1024 * 1024;
   size_t max_inflight = 10000;
+  // Applied to calls whose client set no deadline: the reactor finishes
+  // with DEADLINE_EXCEEDED when it passes (a host timer).
   std::chrono::milliseconds default_deadline{30000};
   std::chrono::milliseconds keepalive_time{10000};
   std::chrono::milliseconds keepalive_timeout{3000};
   std::chrono::milliseconds keepalive_min_time{5000};
   std::shared_ptr<grpc::ServerCredentials> credentials;  // null: insecure
 };
+
+class SendReactor;
 
 class ModuleServer final : public tinysystems::module::v1::ModuleService::CallbackService {
  public:
@@ -38,8 +43,10 @@ class ModuleServer final : public tinysystems::module::v1::ModuleService::Callba
   int port() const { return port_; }
   // Health SERVING / NOT_SERVING for "" and the ModuleService.
   void SetServing(bool serving);
-  // Refuses new calls with UNAVAILABLE and waits up to `grace` for the calls
-  // in flight; returns how many were still open.
+  // Health NOT_SERVING, refuses new calls with UNAVAILABLE and waits up to
+  // `grace` for the calls in flight. The calls still open then are finished
+  // with UNAVAILABLE (never left silent). Returns how many that were.
+  // [thread: main]
   size_t Drain(std::chrono::milliseconds grace);
   // Stops the server; open calls are cancelled.
   void Shutdown();
@@ -50,12 +57,19 @@ class ModuleServer final : public tinysystems::module::v1::ModuleService::Callba
 
  private:
   friend class SendReactor;
+  void Track(SendReactor* r);    // a reactor opened
+  void Untrack(SendReactor* r);  // a reactor finished (once)
+
   Scheduler& scheduler_;
   ServerOptions options_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
   std::atomic<bool> draining_{false};
   std::atomic<size_t> inflight_{0};
+  // The reactors not yet finished, as an intrusive list, so that the end of
+  // the grace period can answer each of them.
+  std::mutex open_mu_;
+  SendReactor* open_ = nullptr;  // guarded by open_mu_
 };
 
 }  // namespace tiny::host

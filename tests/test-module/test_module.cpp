@@ -14,13 +14,13 @@ namespace {
 // Answers with what arrived.
 class Echo final : public tiny::Component {
  public:
-  tiny::Reply on_message(tiny::Message& msg) override { return tiny::Reply::raw(msg.data()); }
+  tiny::Reply on_message(tiny::Message& msg) override { return tiny::Reply::echo(msg); }
 };
 
 // Forwards what arrived on `in` to `out`; its answer is the downstream one.
 class Relay final : public tiny::Component {
  public:
-  tiny::Reply on_message(tiny::Message& msg) override { return tiny::Reply::forward_raw("out", msg.data()); }
+  tiny::Reply on_message(tiny::Message& msg) override { return tiny::Reply::forward("out", msg); }
 };
 
 // Fails every message with a component error.
@@ -91,7 +91,7 @@ class Picky final : public tiny::Component {
     if (s.at("reject").get<bool>()) return tiny::Reply::error("reject was set");
     return tiny::Reply::empty();
   }
-  tiny::Reply on_message(tiny::Message& msg) override { return tiny::Reply::raw(msg.data()); }
+  tiny::Reply on_message(tiny::Message& msg) override { return tiny::Reply::echo(msg); }
 };
 
 }  // namespace

@@ -138,11 +138,18 @@ class Reply {
     return r;
   }
   static Reply forward(std::string port, const Json& value) { return forward_raw(std::move(port), value.dump()); }
+  // Forwards the message's own data unchanged, without copying it (the
+  // common case: transform, relay). Valid only as the handler's return.
+  static Reply forward(std::string port, const class Message& msg);
+  // Answers with the message's own data, without copying it.
+  static Reply echo(const class Message& msg);
   // The component took the call with Message::defer() and answers later.
   static Reply deferred() { return Reply(Kind::kDeferred, {}); }
 
   Kind kind() const { return kind_; }
-  const std::string& text() const { return text_; }
+  // The data to answer or forward: a borrowed view for forward(port, msg)
+  // and echo(msg), else the owned text.
+  std::string_view text() const { return borrowed_ ? *borrowed_ : std::string_view(text_); }
   const std::string& port() const { return port_; }
 
  private:
@@ -150,6 +157,7 @@ class Reply {
   Kind kind_ = Kind::kEmpty;
   std::string text_;
   std::string port_;
+  std::optional<std::string_view> borrowed_;
 };
 
 // One delivery. Views are borrowed: valid only during the handler.
@@ -185,6 +193,18 @@ class Message {
   mutable bool parsed_ = false;
   bool deferred_ = false;
 };
+
+inline Reply Reply::forward(std::string port, const Message& msg) {
+  Reply r(Kind::kForward, {});
+  r.port_ = std::move(port);
+  r.borrowed_ = msg.data();
+  return r;
+}
+inline Reply Reply::echo(const Message& msg) {
+  Reply r(Kind::kData, {});
+  r.borrowed_ = msg.data();
+  return r;
+}
 
 using EmitCallback = std::function<void(Result)>;
 using TimerId = uint64_t;
