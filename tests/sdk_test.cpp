@@ -1,0 +1,202 @@
+// The C++ SDK's trampolines, driven through the real C ABI by
+// tiny::testing::Harness: replies, forwards, deferred calls, exceptions,
+// settings, emits and timers.
+#include <tiny/testing.hpp>
+
+#include <doctest/doctest.h>
+
+#include <atomic>
+
+namespace {
+
+class Replies final : public tiny::Component {
+ public:
+  tiny::Reply on_message(tiny::Message& msg) override {
+    const auto& j = msg.json();
+    std::string mode = j.value("mode", "");
+    if (mode == "value") return tiny::Json{{"v", 1}};
+    if (mode == "raw") return tiny::Reply::raw(R"({"raw":true})");
+    if (mode == "echo") return tiny::Reply::echo(msg);
+    if (mode == "error") return tiny::Reply::error("bad input");
+    if (mode == "empty") return tiny::Reply::empty();
+    if (mode == "forward") return tiny::Reply::forward("out", msg);
+    if (mode == "forward-value") return tiny::Reply::forward("out", tiny::Json{{"f", 2}});
+    if (mode == "throw") throw std::runtime_error("kaboom");
+    if (mode == "throw-int") throw 42;
+    if (mode == "bad-deferred") return tiny::Reply::deferred();
+    if (mode == "defer") {
+      held_ = msg.defer();
+      return tiny::Reply::deferred();
+    }
+    if (mode == "drop") {
+      auto call = msg.defer();
+      return tiny::Reply::deferred();  // call dropped here: answered with an error
+    }
+    if (mode == "emit") {
+      emit("out", tiny::Json{{"e", 1}}, [this](tiny::Result r) { last_emit_answer_ = r.data; }, msg.cause());
+      return tiny::Reply::empty();
+    }
+    if (mode == "emit-wait") return tiny::Json{{"answer", emit_wait("out", tiny::Json{}).data}};
+    if (mode == "timer") {
+      auto call = std::make_shared<tiny::Call>(msg.defer());
+      start_timer(j.value("ms", 10), [call] { call->reply(tiny::Json{{"timer", "fired"}}); });
+      return tiny::Reply::deferred();
+    }
+    if (mode == "timer-cancel") {
+      uint64_t id = start_timer(1000, [] {});
+      return tiny::Json{{"cancelled", cancel_timer(id)}, {"again", cancel_timer(id)}};
+    }
+    return tiny::Reply::error("unknown mode");
+  }
+  void on_destroy() override {
+    if (held_.open()) held_.fail("destroyed");
+  }
+
+  tiny::Call held_;
+  std::string last_emit_answer_;
+};
+
+class Configurable final : public tiny::Component {
+ public:
+  tiny::Reply on_settings(const tiny::Json& s) override {
+    if (s.at("limit").get<int>() < 0) return tiny::Reply::error("limit must be >= 0");
+    limit_ = s.at("limit").get<int>();
+    return tiny::Reply::empty();
+  }
+  tiny::Reply on_message(tiny::Message&) override { return tiny::Json{{"limit", limit_}}; }
+  int limit_ = -1;
+};
+
+class ThrowsOnCreate final : public tiny::Component {
+ public:
+  ThrowsOnCreate() { throw std::runtime_error("no resources"); }
+  tiny::Reply on_message(tiny::Message&) override { return {}; }
+};
+
+}  // namespace
+
+TINY_MODULE("sdk-test", "1.2.3",
+            tiny::ComponentSpec::of<Replies>("replies").in("in").out("out"),
+            tiny::ComponentSpec::of<Configurable>("configurable").in("in").settings({{"limit", 10}}),
+            tiny::ComponentSpec::of<ThrowsOnCreate>("throws_on_create").in("in"))
+
+using tiny::testing::Harness;
+
+TEST_CASE("the entry describes the module and its components") {
+  CHECK(tiny_plugin_entry.abi.major == TINY_ABI_VERSION_MAJOR);
+  CHECK(std::string(tiny_plugin_entry.module_name) == "sdk-test");
+  CHECK(std::string(tiny_plugin_entry.module_version) == "1.2.3");
+  Harness h(tiny_plugin_entry, "configurable");
+  CHECK(tiny_plugin_entry.component_count() == 3);
+  const tiny_component& c = h.descriptor();
+  CHECK(std::string(c.default_settings_json) == R"({"limit":10})");
+  REQUIRE(c.port_count == 1);
+  CHECK(std::string(c.ports[0].name) == "in");
+  CHECK(c.ports[0].direction == TINY_PORT_IN);
+}
+
+TEST_CASE("handler replies become results") {
+  Harness h(tiny_plugin_entry, "replies");
+  REQUIRE(h.configure().ok());
+  auto value = h.send("in", {{"mode", "value"}});
+  REQUIRE(value);
+  CHECK(value->json() == tiny::Json{{"v", 1}});
+  CHECK(h.send("in", {{"mode", "raw"}})->data == R"({"raw":true})");
+  CHECK(h.send("in", {{"mode", "echo"}})->json() == tiny::Json{{"mode", "echo"}});
+  auto error = h.send("in", {{"mode", "error"}});
+  CHECK(error->status == TINY_STATUS_OK);
+  CHECK(error->error == "bad input");
+  CHECK(h.send("in", {{"mode", "empty"}})->empty());
+  CHECK(h.extra_completions() == 0);
+}
+
+TEST_CASE("forward answers with the downstream answer and passes the cause") {
+  Harness h(tiny_plugin_entry, "replies");
+  h.on_emit([](const tiny::testing::Emitted& e) { return tiny::Result::value({{"downstream", e.data}}); });
+  auto r = h.send("in", {{"mode", "forward"}});
+  REQUIRE(r);
+  CHECK(r->json() == tiny::Json{{"downstream", {{"mode", "forward"}}}});
+  auto emitted = h.emitted();
+  REQUIRE(emitted.size() == 1);
+  CHECK(emitted[0].port == "out");
+  CHECK(emitted[0].has_cause);
+  CHECK(emitted[0].hop == 1);
+  // A downstream failure status passes through unchanged.
+  h.on_emit([](const tiny::testing::Emitted&) { return tiny::Result{TINY_STATUS_UNAVAILABLE, {}, "peer down"}; });
+  auto down = h.send("in", {{"mode", "forward-value"}});
+  CHECK(down->status == TINY_STATUS_UNAVAILABLE);
+  CHECK(down->error == "peer down");
+}
+
+TEST_CASE("exceptions become INTERNAL results, never cross the ABI") {
+  Harness h(tiny_plugin_entry, "replies");
+  auto r = h.send("in", {{"mode", "throw"}});
+  REQUIRE(r);
+  CHECK(r->status == TINY_STATUS_INTERNAL);
+  CHECK(r->error == "component threw: kaboom");
+  auto n = h.send("in", {{"mode", "throw-int"}});
+  CHECK(n->status == TINY_STATUS_INTERNAL);
+  // Invalid JSON input throws in Message::json(): also INTERNAL, not a crash.
+  auto bad = h.send_raw("in", "{not json");
+  REQUIRE(bad->done());
+  CHECK(bad->result().status == TINY_STATUS_INTERNAL);
+  auto misuse = h.send("in", {{"mode", "bad-deferred"}});
+  CHECK(misuse->status == TINY_STATUS_INTERNAL);
+}
+
+TEST_CASE("deferred calls are answered later, once; dropped ones get an error") {
+  Harness h(tiny_plugin_entry, "replies");
+  auto pending = h.send_async("in", {{"mode", "defer"}});
+  CHECK_FALSE(pending->done());
+  auto dropped = h.send("in", {{"mode", "drop"}});
+  REQUIRE(dropped);
+  CHECK(dropped->error == "component dropped the call without answering");
+  h.destroy();  // on_destroy answers the held call
+  REQUIRE(pending->done());
+  CHECK(pending->result().error == "destroyed");
+  CHECK(h.extra_completions() == 0);
+}
+
+TEST_CASE("emit delivers the answer to the callback") {
+  Harness h(tiny_plugin_entry, "replies");
+  h.on_emit([](const tiny::testing::Emitted&) { return tiny::Result::raw("\"pong\""); });
+  CHECK(h.send("in", {{"mode", "emit"}})->empty());
+  REQUIRE(h.emitted().size() == 1);
+  CHECK(h.emitted()[0].data == tiny::Json{{"e", 1}});
+}
+
+TEST_CASE("emit_wait is refused in a non-blocking component") {
+  Harness h(tiny_plugin_entry, "replies");
+  auto r = h.send("in", {{"mode", "emit-wait"}});
+  CHECK(r->status == TINY_STATUS_INTERNAL);
+  CHECK(r->error.find("blocking") != std::string::npos);
+}
+
+TEST_CASE("timers fire on the host's clock and can be cancelled") {
+  Harness h(tiny_plugin_entry, "replies");
+  auto pending = h.send_async("in", {{"mode", "timer"}, {"ms", 50}});
+  CHECK_FALSE(pending->done());
+  CHECK(h.pending_timers() == 1);
+  h.advance(49);
+  CHECK_FALSE(pending->done());
+  h.advance(1);
+  REQUIRE(pending->done());
+  CHECK(pending->result().json() == tiny::Json{{"timer", "fired"}});
+  auto c = h.send("in", {{"mode", "timer-cancel"}});
+  CHECK(c->json() == tiny::Json{{"cancelled", true}, {"again", false}});
+  CHECK(h.pending_timers() == 0);
+}
+
+TEST_CASE("settings: defaults overlaid, unknown keys refused, errors reported") {
+  Harness h(tiny_plugin_entry, "configurable");
+  REQUIRE(h.configure().ok());
+  CHECK(h.send("in", {})->json() == tiny::Json{{"limit", 10}});
+  REQUIRE(h.configure({{"limit", 3}}).ok());
+  CHECK(h.send("in", {})->json() == tiny::Json{{"limit", 3}});
+  CHECK(h.configure({{"limt", 3}}).error == "unknown setting: limt");
+  CHECK(h.configure({{"limit", -1}}).error == "limit must be >= 0");
+}
+
+TEST_CASE("a constructor that throws makes create fail cleanly") {
+  CHECK_THROWS_WITH(Harness(tiny_plugin_entry, "throws_on_create"), "create failed");
+}
