@@ -198,7 +198,7 @@ Options ParseOptions(int argc, const char* const argv[], const std::map<std::str
           "(e.g. TINYHOST_PLUGIN_DIR, TINYHOST_FLOW=a.yaml,b.yaml) or a --config file.\n";
   out.help_text = help.str();
 
-  if (args.empty()) throw UsageError("missing command (run, send, inspect; see --help)");
+  if (args.empty()) throw UsageError("missing command (run, send, inspect)");
   std::string cmd = args.front();
   if (cmd == "--help" || cmd == "-h" || cmd == "help") {
     out.command = Command::kHelp;
@@ -285,7 +285,7 @@ Options ParseOptions(int argc, const char* const argv[], const std::map<std::str
     if (o.plugin_dir.empty()) o.plugin_dir = DefaultPluginDir();
     return out;
   }
-  throw UsageError("unknown command '" + cmd + "' (run, send, inspect; see --help)");
+  throw UsageError("unknown command '" + cmd + "' (run, send, inspect)");
 }
 
 }  // namespace tiny::host

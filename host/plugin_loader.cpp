@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <filesystem>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "host/names.h"
@@ -54,6 +55,12 @@ std::string CheckComponent(const tiny_component* c, uint32_t index, ComponentTyp
 
 }  // namespace
 
+// Entries whose init ran and whose deinit has not, by the file that loaded them.
+std::map<const tiny_entry*, std::string>& InitialisedEntries() {
+  static auto* entries = new std::map<const tiny_entry*, std::string>();
+  return *entries;
+}
+
 bool ComponentType::HasInput(std::string_view port) const {
   for (uint32_t i = 0; i < desc->port_count; ++i)
     if (desc->ports[i].direction == TINY_PORT_IN && PortMatches(desc->ports[i].name, port)) return true;
@@ -73,8 +80,10 @@ const ComponentType* Plugin::FindComponent(std::string_view name) const {
 }
 
 void Plugin::Deinit() {
-  if (initialised && entry->deinit) entry->deinit();
+  if (!initialised) return;
+  if (entry->deinit) entry->deinit();
   initialised = false;
+  InitialisedEntries().erase(entry);
 }
 
 std::unique_ptr<Plugin> LoadPlugin(const std::string& path, const tiny_host_api* host) {
@@ -85,11 +94,17 @@ std::unique_ptr<Plugin> LoadPlugin(const std::string& path, const tiny_host_api*
   if (ec) {
     std::string detail = ec.message();
     if (const char* dl = dlerror()) detail = dl;
+    // dlerror() starts with the path; the error line names it already.
+    if (detail.rfind(path + ": ", 0) == 0) detail.erase(0, path.size() + 2);
     throw PluginLoadError(path, "cannot load shared object: " + detail);
   }
   if (!lib.has(TINY_PLUGIN_ENTRY_SYMBOL))
     throw PluginLoadError(path, "no '" TINY_PLUGIN_ENTRY_SYMBOL "' symbol: not a tinyhost plugin");
   const auto& entry = lib.get<const tiny_entry>(TINY_PLUGIN_ENTRY_SYMBOL);
+  // A symlink or hard link to a library already loaded maps the same code:
+  // its init must not run twice.
+  if (auto it = InitialisedEntries().find(&entry); it != InitialisedEntries().end())
+    throw PluginLoadError(path, "same library as " + it->second + " (loaded already)");
 
   auto plugin = std::make_unique<Plugin>();
   plugin->file = path;
@@ -112,8 +127,11 @@ std::unique_ptr<Plugin> LoadPlugin(const std::string& path, const tiny_host_api*
   plugin->module = entry.module_name;
   plugin->version = entry.module_version;
 
+  // From here the library's code has run: it stays mapped (rule 8).
+  LoadedLibraries().push_back(std::move(lib));
   if (const char* err = entry.init(host)) throw PluginLoadError(path, std::string("init failed: ") + err);
   plugin->initialised = true;
+  InitialisedEntries()[&entry] = path;
 
   uint32_t count = entry.component_count();
   for (uint32_t i = 0; i < count; ++i) {
@@ -129,7 +147,6 @@ std::unique_ptr<Plugin> LoadPlugin(const std::string& path, const tiny_host_api*
     }
     plugin->components.push_back(std::move(type));
   }
-  LoadedLibraries().push_back(std::move(lib));
   return plugin;
 }
 

@@ -55,10 +55,12 @@ int RunHost(const RunOptions& o) {
     LoadPluginSet(o.plugin_dir, o.plugins, modules);
   } catch (const PluginLoadError& e) {
     std::cerr << "tinyhost: error: " << e.what() << "\n";
+    modules.DeinitAll();
     return 2;
   }
   if (modules.ServedModules().empty()) {
     std::cerr << "tinyhost: error: no plugin to serve in " << o.plugin_dir << "\n";
+    modules.DeinitAll();
     return 2;
   }
 
@@ -82,6 +84,7 @@ int RunHost(const RunOptions& o) {
       tls = std::make_unique<TlsReloader>(o.tls);
     } catch (const std::exception& e) {
       std::cerr << "tinyhost: error: " << e.what() << "\n";
+      modules.DeinitAll();
       return 2;
     }
     server_options.credentials = tls->ServerCredentials();
@@ -95,6 +98,7 @@ int RunHost(const RunOptions& o) {
     flows = LoadFlows(o.flows, modules, reachable);
   } catch (const FlowError& e) {
     for (const auto& line : e.lines()) std::cerr << "tinyhost: error: " << line << "\n";
+    modules.DeinitAll();
     return 2;
   }
   if (o.check_only) {

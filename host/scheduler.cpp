@@ -160,7 +160,7 @@ void Scheduler::DeliverRoute(const Route& route, std::string_view data, tiny_cal
   if (route.mapping) {
     auto input = data.empty() ? nlohmann::json() : nlohmann::json::parse(data, nullptr, false);
     if (input.is_discarded()) {
-      FailCall(call, TINY_STATUS_INVALID_ARGUMENT, route.from + " emitted data that is not JSON");
+      FailCall(call, TINY_STATUS_INTERNAL, route.from + " emitted data that is not JSON");
       return;
     }
     std::vector<std::string> errors;

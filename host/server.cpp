@@ -2,6 +2,7 @@
 
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/resource_quota.h>
 #include <simdjson.h>
 #include <spdlog/spdlog.h>
 
@@ -18,6 +19,7 @@ using tinysystems::module::v1::Message;
 using tinysystems::module::v1::Response;
 
 constexpr const char* kServiceName = "tinysystems.module.v1.ModuleService";
+constexpr int kMaxSyncServerThreads = 4;
 
 // A result status as a gRPC code; a plugin's out-of-range number is INTERNAL.
 grpc::StatusCode ToGrpc(int32_t status) {
@@ -171,6 +173,13 @@ void ModuleServer::Start() {
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
                              static_cast<int>(options_.keepalive_min_time.count()));
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
+  // Server reflection is a synchronous service: its thread manager would
+  // start a thread per concurrent reflection call. Cap it, so that the
+  // host's thread count stays bounded whatever the clients do. (Send and
+  // health run on the callback API and use no thread of this pool.)
+  grpc::ResourceQuota quota("tinyhost-server");
+  quota.SetMaxThreads(kMaxSyncServerThreads);
+  builder.SetResourceQuota(quota);
   server_ = builder.BuildAndStart();
   if (!server_ || port_ == 0) throw std::runtime_error("cannot listen on " + options_.listen);
   SetServing(false);

@@ -37,6 +37,10 @@
 #include <utility>
 #include <vector>
 
+// The module entry that TINY_MODULE defines, declared so that a plugin's
+// tests (in other files) can hand it to tiny::testing::Harness.
+extern "C" TINY_PLUGIN_EXPORT const tiny_entry tiny_plugin_entry;
+
 namespace tiny {
 
 using Json = nlohmann::json;
