@@ -39,6 +39,10 @@ json ScalarToJson(const YAML::Node& n) {
   return s;
 }
 
+// A map key as text; non-scalar keys (`{[a]: 1}`) become "?" and are then
+// reported as unknown keys rather than thrown.
+std::string KeyOf(const YAML::Node& key) { return key.IsScalar() ? key.Scalar() : std::string("?"); }
+
 json YamlToJson(const YAML::Node& n) {
   switch (n.Type()) {
     case YAML::NodeType::Null:
@@ -53,7 +57,7 @@ json YamlToJson(const YAML::Node& n) {
     }
     case YAML::NodeType::Map: {
       json o = json::object();
-      for (const auto& kv : n) o[kv.first.as<std::string>()] = YamlToJson(kv.second);
+      for (const auto& kv : n) o[KeyOf(kv.first)] = YamlToJson(kv.second);
       return o;
     }
   }
@@ -65,6 +69,14 @@ class Validator {
   Validator(const ModuleRegistry& modules, const ReachableFn& reachable) : modules_(modules), reachable_(reachable) {}
 
   void Parse(const std::string& file, const std::string& text) {
+    try {
+      ParseChecked(file, text);
+    } catch (const YAML::Exception& e) {
+      Error(file, "", "", "invalid flow structure at line " + std::to_string(e.mark.line + 1) + ": " + e.msg);
+    }
+  }
+
+  void ParseChecked(const std::string& file, const std::string& text) {
     YAML::Node root;
     try {
       root = YAML::Load(text);
@@ -78,7 +90,7 @@ class Validator {
       return;
     }
     for (const auto& kv : root) {
-      std::string key = kv.first.as<std::string>();
+      std::string key = KeyOf(kv.first);
       if (key != "nodes" && key != "name" && key != "description")
         Error(file, "", key, "unknown top-level key (known: nodes, name, description)");
     }
@@ -134,7 +146,7 @@ class Validator {
         Error(file, id, field, msg);
     };
     for (const auto& kv : n) {
-      std::string key = kv.first.as<std::string>();
+      std::string key = KeyOf(kv.first);
       if (key != "name" && key != "module" && key != "component" && key != "settings" && key != "edges")
         node_error(key, "unknown key (known: name, module, component, settings, edges)");
     }
@@ -162,7 +174,7 @@ class Validator {
             continue;
           }
           for (const auto& kv : e) {
-            std::string key = kv.first.as<std::string>();
+            std::string key = KeyOf(kv.first);
             if (key != "port" && key != "to" && key != "data")
               node_error(field + "." + key, "unknown key (known: port, to, data)");
           }

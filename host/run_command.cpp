@@ -148,6 +148,8 @@ int RunHost(const RunOptions& o) {
       spdlog::info("flows reloaded nodes={}", next.nodes.size());
     } catch (const FlowError& e) {
       for (const auto& line : e.lines()) spdlog::error("reload rejected, the running flows stay: {}", line);
+    } catch (const std::exception& e) {
+      spdlog::error("reload rejected, the running flows stay: {}", e.what());
     }
   }
 

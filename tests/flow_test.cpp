@@ -191,3 +191,11 @@ TEST_CASE("a file that cannot be read is named") {
     CHECK(e.lines() == std::vector<std::string>{"/nonexistent/flow.yaml: cannot read flow file"});
   }
 }
+
+TEST_CASE("non-scalar keys and odd YAML are errors, never exceptions (fuzzer regression)") {
+  auto e = Errors("nodes:\n  - {name: a, module: common-module, component: debug, [x]: 1}\n");
+  CHECK(Has(e, "f.yaml: node 'a': ?: unknown key (known: name, module, component, settings, edges)"));
+  auto e2 = Errors("nodes:\n  - {name: a, module: common-module, component: debug, settings: {[k]: 1}}\n");
+  CHECK(Has(e2, "f.yaml: node 'a': settings.?: unknown setting for common-module/debug (known: none)"));
+  CHECK_FALSE(Errors("{? [a, b] : c}\n").empty());
+}

@@ -1,0 +1,49 @@
+#include "host/message_decoder.h"
+
+#include <simdjson.h>
+
+#include <charconv>
+
+#include "host/names.h"
+
+namespace tiny::host {
+
+bool IsJsonText(std::string_view data) {
+  if (data.empty()) return true;
+  thread_local simdjson::dom::parser parser;
+  simdjson::padded_string padded(data);
+  return !parser.parse(padded).error();
+}
+
+DecodedSend DecodeSend(const tinysystems::module::v1::Message& msg) {
+  DecodedSend out;
+  std::shared_ptr<std::map<std::string, std::string>> extra;
+  for (const auto& [key, value] : msg.metadata()) {
+    if (key == "hop") {
+      auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), out.hop);
+      if (ec != std::errc() || p != value.data() + value.size()) {
+        out.error = "metadata 'hop' is not a number: '" + value.substr(0, 32) + "'";
+        return out;
+      }
+    } else {
+      if (!extra) extra = std::make_shared<std::map<std::string, std::string>>();
+      (*extra)[key] = value;
+    }
+  }
+  auto address = SplitAddress(msg.to());
+  if (!address) {
+    out.error = "to '" + msg.to().substr(0, 200) + "' is not node.port";
+    return out;
+  }
+  if (!IsJsonText(msg.data())) {
+    out.error = "data is not valid JSON";
+    return out;
+  }
+  out.node = address->first;
+  out.port = address->second;
+  out.metadata = std::move(extra);
+  out.ok = true;
+  return out;
+}
+
+}  // namespace tiny::host

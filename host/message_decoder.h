@@ -1,0 +1,31 @@
+// Checks an inbound Send before anything is delivered: `to` is node.port,
+// `data` is JSON (or empty), metadata `hop` is a number. Pure and cheap;
+// the fuzzers drive it with arbitrary bytes.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "tinysystems/module/v1/module.pb.h"
+
+namespace tiny::host {
+
+struct DecodedSend {
+  bool ok = false;
+  std::string error;         // INVALID_ARGUMENT message when !ok
+  std::string_view node;     // views into the message
+  std::string_view port;
+  uint32_t hop = 0;
+  // Pass-through metadata (never `hop`); null when there is none.
+  std::shared_ptr<const std::map<std::string, std::string>> metadata;
+};
+
+// True iff `data` is empty or one valid JSON value (simdjson, no DOM kept).
+bool IsJsonText(std::string_view data);
+
+// Decodes `msg`; the views in the result live as long as `msg`.
+DecodedSend DecodeSend(const tinysystems::module::v1::Message& msg);
+
+}  // namespace tiny::host

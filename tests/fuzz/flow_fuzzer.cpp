@@ -1,0 +1,17 @@
+// libFuzzer: flow parsing and validation (YAML, names, edges, mapping
+// compilation) reports errors as FlowError and never crashes.
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "host/flow.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  static tiny::host::ModuleRegistry registry;  // no plugins: every module is remote
+  std::string text(reinterpret_cast<const char*>(data), size);
+  try {
+    tiny::host::ParseFlows({{"fuzz.yaml", text}}, registry, [](std::string_view) { return true; });
+  } catch (const tiny::host::FlowError&) {
+  }
+  return 0;
+}
