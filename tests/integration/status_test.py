@@ -1,0 +1,257 @@
+"""Every status code of the design's table, provoked once through the real
+server with a grpcio client (the cross-host cases are in hosts_test.py:
+cycle across hosts, hop metadata at the next host, peer down, deadline
+across hosts, size limits both ways across hosts, INTERNAL through a peer).
+"""
+import json
+import time
+import unittest
+
+import grpc
+
+from harness import Client, Host, free_port, wait_until, write_flow
+from hosts_test import outcome, send_async, timed
+
+MAX_MESSAGE = 64 * 1024
+
+FLOW = """
+nodes:
+  - name: echo
+    module: test-module
+    component: echo
+  - name: fail
+    module: test-module
+    component: fail
+  - name: never
+    module: test-module
+    component: never
+  - name: garbage
+    module: test-module
+    component: garbage
+  - name: thrower
+    module: test-module
+    component: thrower
+  # Doubles what arrives on its way to echo, so the answer outgrows the limit.
+  - name: double
+    module: common-module
+    component: transform
+    edges: [{port: out, to: echo.in, data: {x: "{{$}}", y: "{{$}}"}}]
+  # A cycle on one host.
+  - name: loop1
+    module: common-module
+    component: transform
+    edges: [{port: out, to: loop2.in}]
+  - name: loop2
+    module: test-module
+    component: relay
+    edges: [{port: out, to: loop1.in}]
+  # A node in front of `never`, so the deadline passes mid-flow.
+  - name: via
+    module: common-module
+    component: transform
+    edges: [{port: out, to: never.in}]
+"""
+
+
+class StatusCodesTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.host = Host(write_flow(FLOW), plugins=["test-module", "common-module"],
+                        args=["--max-message-size", str(MAX_MESSAGE)])
+        cls.addClassCleanup(cls.host.kill)
+        cls.host.start()
+        cls.client = Client(cls.host.address)
+        cls.addClassCleanup(cls.client.close)
+
+    def send(self, to, data=b"{}", **kw):
+        return self.client.send(to, data, **kw)
+
+    def assertCode(self, result, code, contains=""):
+        got, _, error = result
+        self.assertEqual(got, code, error)
+        self.assertIn(contains, error)
+
+    def test_ok(self):
+        self.assertEqual(self.send("echo.in", '{"a":[1,2]}'), ("OK", b'{"a":[1,2]}', ""))
+        self.assertEqual(self.send("echo.in", b""), ("OK", b"", ""))
+
+    def test_component_error_is_response_error_with_ok(self):
+        self.assertEqual(self.send("fail.in"), ("OK", b"", "failed on purpose"))
+
+    def test_invalid_argument_bad_to(self):
+        for to in ("echo", "echo.in.x", ".in", "echo.", ""):
+            with self.subTest(to=to):
+                self.assertCode(self.send(to), "INVALID_ARGUMENT", "is not node.port")
+
+    def test_invalid_argument_data_not_json(self):
+        for data in (b"not json", b"{", b'{"a":}', b"\xff\xfe"):
+            with self.subTest(data=data):
+                self.assertCode(self.send("echo.in", data), "INVALID_ARGUMENT", "not valid JSON")
+
+    def test_invalid_argument_bad_hop_metadata(self):
+        for hop in ("x", "-1", "1.5", "", "99999999999"):
+            with self.subTest(hop=hop):
+                self.assertCode(self.send("echo.in", metadata={"hop": hop}), "INVALID_ARGUMENT", "hop")
+
+    def test_not_found_node(self):
+        self.assertCode(self.send("nosuch.in"), "NOT_FOUND", "nosuch")
+
+    def test_not_found_port(self):
+        self.assertCode(self.send("echo.nosuch"), "NOT_FOUND", "no input port 'nosuch'")
+
+    def test_failed_precondition_cycle(self):
+        self.assertCode(self.send("loop1.in", timeout=30), "FAILED_PRECONDITION", "cycle")
+
+    def test_failed_precondition_hop_metadata(self):
+        self.assertEqual(self.send("echo.in", metadata={"hop": "255"})[0], "OK")
+        self.assertCode(self.send("echo.in", metadata={"hop": "256"}), "FAILED_PRECONDITION", "hop limit 256")
+
+    def test_deadline_exceeded_and_the_host_keeps_answering(self):
+        # Ten calls held by `never` while others are answered.
+        held = [send_async(self.client, "never.in", "{}", timeout=1.5) for _ in range(10)]
+        for i in range(20):
+            self.assertEqual(self.send("echo.in", str(i)), ("OK", str(i).encode(), ""))
+        t0 = time.monotonic()
+        for f in held:
+            self.assertCode(outcome(f), "DEADLINE_EXCEEDED")
+        self.assertLess(time.monotonic() - t0, 3.0)
+        (result, took) = timed(self.send, "via.in", timeout=0.5)
+        self.assertCode(result, "DEADLINE_EXCEEDED")
+        self.assertLess(took, 2.5)
+        self.assertEqual(self.send("echo.in", "1"), ("OK", b"1", ""))
+
+    def test_resource_exhausted_request_over_the_limit(self):
+        code, _, error = self.send("echo.in", json.dumps("x" * MAX_MESSAGE))
+        self.assertEqual(code, "RESOURCE_EXHAUSTED", error)
+        self.assertEqual(self.send("echo.in", json.dumps("x" * (MAX_MESSAGE - 100)))[0], "OK")
+
+    def test_resource_exhausted_answer_over_the_limit(self):
+        # 40 KiB in, 80 KiB out: the request fits, the answer does not.
+        code, _, error = self.send("double.in", json.dumps("x" * (40 * 1024)))
+        self.assertEqual(code, "RESOURCE_EXHAUSTED", error)
+        self.assertIn("answer", error)
+        code, data, error = self.send("double.in", json.dumps("x" * (20 * 1024)))
+        self.assertEqual((code, error), ("OK", ""))
+
+    def test_internal_thrower(self):
+        self.assertCode(self.send("thrower.in"), "INTERNAL", "boom")
+        self.assertEqual(self.send("echo.in", "2"), ("OK", b"2", ""))
+
+    def test_internal_garbage_answer(self):
+        self.assertCode(self.send("garbage.in"), "INTERNAL", "not JSON")
+        self.assertEqual(self.send("echo.in", "3"), ("OK", b"3", ""))
+
+
+UNDISCOVERED_FLOW = """
+nodes:
+  - name: local
+    module: common-module
+    component: transform
+    edges: [{port: out, to: far.in}]
+  - name: far
+    module: test-module
+    component: echo
+"""
+
+
+class UnavailableTest(unittest.TestCase):
+    def test_module_not_discovered(self):
+        # test-module is in the plugin dir (so the flow validates) but this
+        # host serves only common-module and has no peer for it.
+        host = Host(write_flow(UNDISCOVERED_FLOW), plugins=["common-module"])
+        self.addCleanup(host.kill)
+        host.start()
+        client = Client(host.address)
+        self.addCleanup(client.close)
+        for to in ("far.in", "local.in"):
+            with self.subTest(to=to):
+                (result, took) = timed(client.send, to, "{}", timeout=10)
+                self.assertEqual(result, ("UNAVAILABLE", b"", "module not discovered: test-module"))
+                self.assertLess(took, 2.0)
+
+    def test_peer_down(self):
+        # A peer that is configured but not running: fails fast.
+        host = Host(write_flow(UNDISCOVERED_FLOW), plugins=["common-module"],
+                    peers={"test-module": f"127.0.0.1:{free_port()}"})
+        self.addCleanup(host.kill)
+        host.start()
+        self.assertTrue(host.wait_for(r"failed to connect to module module=test-module error=", timeout=15),
+                        host.output())
+        client = Client(host.address)
+        self.addCleanup(client.close)
+        (result, took) = timed(client.send, "local.in", "{}", timeout=10)
+        self.assertEqual(result[0], "UNAVAILABLE", result)
+        self.assertLess(took, 2.0)
+
+    def test_draining(self):
+        host = Host(write_flow(FLOW), plugins=["test-module", "common-module"],
+                    args=["--grace-period", "20s", "--log-level", "debug"])
+        self.addCleanup(host.kill)
+        host.start()
+        client = Client(host.address)
+        self.addCleanup(client.close)
+        held = send_async(client, "never.in", "{}", timeout=30)
+        self.assertTrue(host.wait_for(r"received message via gRPC to=never\.in", timeout=10), host.output())
+        host.proc.terminate()
+        self.assertTrue(host.wait_for(r"draining signal=SIGTERM", timeout=10), host.output())
+        self.assertTrue(wait_until(lambda: client.send("echo.in", "{}", timeout=5)[0] == "UNAVAILABLE", timeout=10))
+        self.assertEqual(client.send("echo.in", "{}", timeout=5), ("UNAVAILABLE", b"", "host is draining"))
+        held.cancel()
+        self.assertEqual(host.proc.wait(30), 0, host.output())
+
+
+LIMITS_FLOW = """
+nodes:
+  - name: echo
+    module: test-module
+    component: echo
+  - name: never
+    module: test-module
+    component: never
+"""
+
+
+class LimitsTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.host = Host(write_flow(LIMITS_FLOW), plugins=["test-module"],
+                        args=["--max-inflight", "3", "--default-deadline", "1500ms"])
+        cls.addClassCleanup(cls.host.kill)
+        cls.host.start()
+        cls.client = Client(cls.host.address)
+        cls.addClassCleanup(cls.client.close)
+
+    def test_resource_exhausted_over_max_inflight(self):
+        held = [send_async(self.client, "never.in", "{}", timeout=30) for _ in range(3)]
+        try:
+            # Once three are held, the fourth is refused.
+            self.assertTrue(wait_until(lambda: self.client.send("echo.in", "1")[0] == "RESOURCE_EXHAUSTED",
+                                       timeout=10))
+            code, _, error = self.client.send("echo.in", "1")
+            self.assertEqual(code, "RESOURCE_EXHAUSTED")
+            self.assertIn("too many calls in flight (limit 3)", error)
+        finally:
+            for f in held:
+                f.cancel()
+        # Cancelled calls free their slots.
+        self.assertTrue(wait_until(lambda: self.client.send("echo.in", "1")[0] == "OK", timeout=10))
+
+    def test_default_deadline_applies_to_calls_without_one(self):
+        # No client deadline; the wait below is bounded all the same.
+        t0 = time.monotonic()
+        future = send_async(self.client, "never.in", "{}", timeout=None)
+        try:
+            future.exception(timeout=10)
+        except grpc.FutureTimeoutError:
+            future.cancel()
+            self.fail("a call without a deadline was still open after 10 s")
+        result, took = outcome(future), time.monotonic() - t0
+        self.assertEqual(result[0], "DEADLINE_EXCEEDED", result)
+        self.assertIn("default deadline of 1500 ms", result[2])
+        self.assertGreater(took, 1.2)
+        self.assertLess(took, 5.0)
+        self.assertTrue(wait_until(lambda: self.client.send("echo.in", "1")[0] == "OK", timeout=10))
+
+
+if __name__ == "__main__":
+    unittest.main()
