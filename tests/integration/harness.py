@@ -103,6 +103,7 @@ class Host:
         for line in proc.stdout:
             with self.lock:
                 self.lines.append(line.rstrip("\n"))
+        proc.stdout.close()
 
     @property
     def address(self):

@@ -22,6 +22,7 @@
 
 #include <tiny/plugin.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <cstring>
@@ -238,6 +239,10 @@ class Component : public std::enable_shared_from_this<Component> {
   // open call this emit belongs to (msg.cause()), or nullptr.
   void emit_raw(std::string_view port, std::string_view json_text, EmitCallback cb = {},
                 const tiny_call* cause = nullptr) {
+    if (destroyed_.load(std::memory_order_acquire)) {  // the node handle is dead
+      if (cb) cb(Result{TINY_STATUS_UNAVAILABLE, {}, "node destroyed"});
+      return;
+    }
     std::string port_z(port);
     if (!cb) {
       detail::g_host->emit(node_, cause, port_z.c_str(), detail::view(json_text), nullptr, nullptr);
@@ -272,7 +277,7 @@ class Component : public std::enable_shared_from_this<Component> {
   // Runs `fn` on a host timer thread after `delay_ms`. Returns 0 when the
   // node is shutting down or the host offers no timers. [thread: any]
   TimerId start_timer(uint64_t delay_ms, std::function<void()> fn) {
-    if (!detail::g_timer) return 0;
+    if (!detail::g_timer || destroyed_.load(std::memory_order_acquire)) return 0;
     auto* box = new TimerBox{shared_from_this(), std::move(fn)};
     TimerId id = detail::g_timer->start(node_, delay_ms, &TimerBox::fire, box);
     if (id == 0) delete box;
@@ -283,7 +288,8 @@ class Component : public std::enable_shared_from_this<Component> {
 
   bool log_enabled(int32_t level) const { return detail::g_host->log_enabled(detail::g_host, level) != 0; }
   void log(int32_t level, std::string_view message) const {
-    detail::g_host->log(detail::g_host, node_, level, detail::view(message));
+    tiny_node* node = destroyed_.load(std::memory_order_acquire) ? nullptr : node_;
+    detail::g_host->log(detail::g_host, node, level, detail::view(message));
   }
   void log_debug(std::string_view m) const { log(TINY_LOG_DEBUG, m); }
   void log_info(std::string_view m) const { log(TINY_LOG_INFO, m); }
@@ -326,6 +332,8 @@ class Component : public std::enable_shared_from_this<Component> {
 
   tiny_node* node_ = nullptr;
   bool blocking_ = false;
+  // Set once destroy returned: callbacks that run later must not use node_.
+  std::atomic<bool> destroyed_{false};
 };
 
 // Declares a component: its name, ports, settings with defaults, flags.
@@ -441,6 +449,7 @@ struct ComponentTrampolines {
     } catch (...) {
       owned->component->log_error("on_destroy threw");
     }
+    owned->component->destroyed_.store(true, std::memory_order_release);
   }
 
   static inline bool blocking = false;

@@ -92,6 +92,15 @@ class Harness {
   }
   ~Harness() {
     destroy();
+    // Emits still held get their exactly-once answer, so nothing leaks.
+    std::vector<HeldEmit> held;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      held.swap(held_);
+    }
+    tiny_result cancelled{TINY_STATUS_CANCELLED, {}, detail::view("harness destroyed")};
+    for (auto& h : held)
+      if (h.done) h.done(h.user, &cancelled);
     current_ = nullptr;
   }
   Harness(const Harness&) = delete;
@@ -159,14 +168,14 @@ class Harness {
     std::lock_guard<std::mutex> lock(mu_);
     return held_.size();
   }
-  // Answers the oldest held emit.
-  void answer_held(const Result& result) {
+  // Answers the oldest held emit, or the one at `index` (in emit order).
+  void answer_held(const Result& result, size_t index = 0) {
     HeldEmit h;
     {
       std::lock_guard<std::mutex> lock(mu_);
-      if (held_.empty()) throw std::logic_error("no held emit");
-      h = held_.front();
-      held_.erase(held_.begin());
+      if (index >= held_.size()) throw std::logic_error("no held emit at that index");
+      h = held_[index];
+      held_.erase(held_.begin() + static_cast<std::ptrdiff_t>(index));
     }
     tiny_result r = result.as_c();
     if (h.done) h.done(h.user, &r);

@@ -1,0 +1,122 @@
+#include "client_request.h"
+
+#include <algorithm>
+#include <cctype>
+
+namespace http_module {
+namespace {
+
+bool is_token(std::string_view s) {
+  if (s.empty()) return false;
+  for (unsigned char c : s) {
+    if (std::isalnum(c)) continue;
+    if (std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) == std::string_view::npos) return false;
+  }
+  return true;
+}
+
+bool has_header(const ClientRequest& r, std::string_view lname) {
+  return std::any_of(r.headers.begin(), r.headers.end(), [&](const auto& h) {
+    return h.first.size() == lname.size() &&
+           std::equal(h.first.begin(), h.first.end(), lname.begin(),
+                      [](char a, char b) { return std::tolower(static_cast<unsigned char>(a)) == b; });
+  });
+}
+
+}  // namespace
+
+bool parse_client_request(const tiny::Json& in, std::chrono::milliseconds default_timeout, ClientRequest& out,
+                          std::string& error) {
+  if (!in.is_object()) {
+    error = "request must be an object {method, url, headers, body, timeout}";
+    return false;
+  }
+  auto url = in.find("url");
+  if (url == in.end() || !url->is_string()) {
+    error = "request.url must be a string";
+    return false;
+  }
+  auto parsed = parse_url(url->get_ref<const std::string&>(), error);
+  if (!parsed) return false;
+  out.url = std::move(*parsed);
+
+  if (auto m = in.find("method"); m != in.end() && !m->is_null()) {
+    if (!m->is_string() || !is_token(m->get_ref<const std::string&>())) {
+      error = "request.method must be an HTTP method name";
+      return false;
+    }
+    out.method = m->get<std::string>();
+    std::transform(out.method.begin(), out.method.end(), out.method.begin(),
+                   [](unsigned char c) { return std::toupper(c); });
+  }
+
+  if (auto hs = in.find("headers"); hs != in.end() && !hs->is_null()) {
+    if (!hs->is_object()) {
+      error = "request.headers must be an object";
+      return false;
+    }
+    for (const auto& [name, value] : hs->items()) {
+      if (!is_token(name)) {
+        error = "bad header name " + tiny::Json(name).dump();
+        return false;
+      }
+      auto add = [&](const tiny::Json& v) {
+        if (v.is_null()) return true;
+        std::string text = v.is_string() ? v.get<std::string>() : v.dump();
+        if (text.find_first_of(std::string_view("\r\n\0", 3)) != std::string::npos) {
+          error = "header " + name + " contains CR, LF or NUL";
+          return false;
+        }
+        out.headers.emplace_back(name, std::move(text));
+        return true;
+      };
+      if (value.is_array()) {
+        for (const auto& v : value)
+          if (!add(v)) return false;
+      } else if (!add(value)) {
+        return false;
+      }
+    }
+  }
+
+  if (auto b = in.find("body"); b != in.end() && !b->is_null()) {
+    out.has_body = true;
+    if (b->is_string()) {
+      out.body = b->get<std::string>();
+    } else {
+      out.body = b->dump(-1, ' ', false, tiny::Json::error_handler_t::replace);
+      if (!has_header(out, "content-type")) out.headers.emplace_back("Content-Type", "application/json");
+    }
+  }
+
+  out.timeout = default_timeout;
+  if (auto t = in.find("timeout"); t != in.end() && !t->is_null()) {
+    if (!t->is_number() || t->get<double>() < 0) {
+      error = "request.timeout must be a number of milliseconds";
+      return false;
+    }
+    if (t->get<double>() >= 1) out.timeout = std::chrono::milliseconds(static_cast<int64_t>(t->get<double>()));
+  }
+  return true;
+}
+
+tiny::Json ClientOutcome::response_json() const {
+  return {{"statusCode", status}, {"headers", headers}, {"body", body}};
+}
+
+tiny::Json ClientOutcome::error_json() const {
+  tiny::Json j = {{"error", error}, {"retryable", retryable}};
+  if (responded) {
+    j["statusCode"] = status;
+    j["response"] = response_json();
+  }
+  return j;
+}
+
+void classify_status(ClientOutcome& outcome, std::string_view reason) {
+  if (outcome.status < 400) return;
+  outcome.error = "HTTP " + std::to_string(outcome.status) + (reason.empty() ? "" : " " + std::string(reason));
+  outcome.retryable = outcome.status == 429 || outcome.status >= 500;
+}
+
+}  // namespace http_module

@@ -1,0 +1,200 @@
+// http_server: listens for HTTP/1.1 and turns each request into a `request`
+// message; the flow's answer to that emit becomes the HTTP response.
+//
+// How the response gets back: the server emits on `request` and waits for
+// the emit's ANSWER (not for a separate message). A flow such as
+//   request -> greeter.in (transform), greeter.out -> server.response
+// answers the emit with whatever delivering to `response` answered, and the
+// `response` port answers with exactly the message it received. So the
+// mapped {statusCode, headers, contentType, body} travels back along the
+// path, across hosts too, to the emit's callback, which writes it. Any flow
+// that answers the request with such an object works the same way, with or
+// without the `response` port.
+//
+// Status codes the server picks itself:
+//   413 body over maxBodySize, 400 malformed HTTP, 431 header too large,
+//   504 no answer within `timeout`, 500 the flow failed (details only in the
+//   log), 404 the flow answered empty (nothing wired to `request`, or
+//   nothing in the flow produced an answer): "no flow answered this request".
+//
+// Threads: the network runs on the node's own io_context (ServerRuntime);
+// on_settings/start/stop run on host threads and may also arrive on the
+// runtime's own threads when a flow wires a request to `stop`. A runtime
+// stopped from its own thread is retired and joined later (next start or
+// on_destroy).
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "components.h"
+#include "server_runtime.h"
+#include "settings_util.h"
+
+namespace http_module {
+namespace {
+
+bool parse_settings(const tiny::Json& s, ServerConfig& config, bool& autostart, std::string& error) {
+  uint64_t port = 0, max_body = 0, timeout = 0;
+  if (!read_string(s, "host", config.host, error)) return false;
+  if (config.host.empty()) {
+    error = "host must not be empty (use 0.0.0.0 for every interface)";
+    return false;
+  }
+  if (!read_uint(s, "port", 0, 65535, port, error)) return false;
+  if (!read_uint(s, "maxBodySize", 0, uint64_t{1} << 40, max_body, error)) return false;
+  if (!read_uint(s, "timeout", 1, uint64_t{24} * 3600 * 1000, timeout, error)) return false;
+  if (!read_bool(s, "autostart", autostart, error)) return false;
+  config.port = static_cast<uint16_t>(port);
+  config.max_body_size = max_body;
+  config.timeout = std::chrono::milliseconds(timeout);
+  return true;
+}
+
+class HttpServer final : public tiny::Component {
+ public:
+  tiny::Reply on_settings(const tiny::Json& s) override {
+    ServerConfig config;
+    bool autostart = true;
+    std::string error;
+    if (!parse_settings(s, config, autostart, error)) return tiny::Reply::error(error);
+    bool was_running;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      config_ = config;
+      was_running = running_ != nullptr;
+    }
+    // New settings apply to a running server by restarting it.
+    if (was_running) stop_server(nullptr);
+    if (autostart || was_running) {
+      try {
+        start_server(nullptr);
+      } catch (const std::exception& e) {
+        log_error(e.what());
+        return tiny::Reply::error(e.what());
+      }
+    }
+    return tiny::Reply::empty();
+  }
+
+  tiny::Reply on_message(tiny::Message& msg) override {
+    std::string_view port = msg.port();
+    if (port == "response") {
+      // The answer IS the response: it travels back to the request's emit.
+      return tiny::Reply::raw(msg.data());
+    }
+    if (port == "start") {
+      try {
+        return start_server(msg.cause());
+      } catch (const std::exception& e) {
+        log_error(e.what());
+        return tiny::Reply::error(e.what());
+      }
+    }
+    if (port == "stop") return stop_server(msg.cause());
+    return tiny::Reply::error("http_server has no input port " + std::string(port));
+  }
+
+  void on_destroy() override {
+    std::vector<std::unique_ptr<ServerRuntime>> all;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (running_) all.push_back(std::move(running_));
+      for (auto& r : retired_) all.push_back(std::move(r));
+      retired_.clear();
+    }
+    for (auto& rt : all) rt->shutdown();
+    for (auto& rt : all) {
+      std::string address = rt->address();
+      rt.reset();  // joins (the host never destroys from our own threads)
+      log_info("http server stopped address=" + address);
+    }
+  }
+
+ private:
+  // Starts listening unless already listening; answers the status.
+  tiny::Json start_server(const tiny_call* cause) {
+    reap_retired();
+    std::unique_lock<std::mutex> lock(mu_);
+    if (running_) return status_of(*running_);
+    auto rt = ServerRuntime::start(config_, hooks());
+    tiny::Json status = status_of(*rt);
+    std::string address = rt->address();
+    running_ = std::move(rt);
+    lock.unlock();
+    log_info("http server listening address=" + address);
+    emit("status", status, {}, cause);
+    return status;
+  }
+
+  tiny::Json stop_server(const tiny_call* cause) {
+    std::unique_ptr<ServerRuntime> rt;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      rt = std::move(running_);
+    }
+    tiny::Json status = {{"listening", false}};
+    if (!rt) return status;
+    std::string address = rt->address();
+    rt->shutdown();
+    if (rt->runs_in_this_thread()) {
+      std::lock_guard<std::mutex> lock(mu_);
+      retired_.push_back(std::move(rt));
+    } else {
+      rt.reset();
+    }
+    log_info("http server stopped address=" + address);
+    emit("status", status, {}, cause);
+    return status;
+  }
+
+  // Joins runtimes that were stopped from their own threads.
+  void reap_retired() {
+    std::vector<std::unique_ptr<ServerRuntime>> done, keep;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      for (auto& r : retired_) (r->runs_in_this_thread() ? keep : done).push_back(std::move(r));
+      retired_ = std::move(keep);
+    }
+    done.clear();  // joins, outside the lock
+  }
+
+  static tiny::Json status_of(const ServerRuntime& rt) {
+    return {{"listening", true}, {"host", rt.host()}, {"port", rt.port()}};
+  }
+
+  ServerHooks hooks() {
+    ServerHooks h;
+    // The runtime threads are joined before on_destroy returns, so `this`
+    // outlives every call of these.
+    h.dispatch = [this](std::string json, ServerHooks::Answer answer) {
+      emit_raw("request", json, std::move(answer));
+    };
+    h.log = [this](int32_t level, const std::string& line) { log(level, line); };
+    h.log_enabled = [this](int32_t level) { return log_enabled(level); };
+    return h;
+  }
+
+  std::mutex mu_;  // guards everything below
+  ServerConfig config_;
+  std::unique_ptr<ServerRuntime> running_;
+  std::vector<std::unique_ptr<ServerRuntime>> retired_;
+};
+
+}  // namespace
+
+tiny::ComponentSpec http_server_spec() {
+  return tiny::ComponentSpec::of<HttpServer>("http_server")
+      .describe("HTTP/1.1 server: each request goes out on `request`; the flow's answer is the response")
+      .settings({{"host", "0.0.0.0"},
+                 {"port", 8080},
+                 {"maxBodySize", 1 << 20},
+                 {"timeout", 30000},
+                 {"autostart", true}})
+      .in("response", "{statusCode, headers, contentType, body}: answered back as the response to the request")
+      .in("start", "starts listening; answers {listening, host, port}")
+      .in("stop", "stops listening and closes connections; answers {listening: false}")
+      .out("request", "{method, path, query{}, headers{}, body, remote}; its answer is the HTTP response")
+      .out("status", "{listening, host, port} when the server starts or stops");
+}
+
+}  // namespace http_module

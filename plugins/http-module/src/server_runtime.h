@@ -1,0 +1,73 @@
+// The http_server's network side: one io_context, a few threads, one
+// acceptor and the connections, all owned by one node. Kept behind a pimpl
+// so the component file compiles without Beast.
+//
+// Threads: start() binds on the caller's thread and then runs the
+// io_context on kThreads threads of its own. Every connection lives on its
+// own strand, so there is no thread per connection.
+//
+// Shutdown is two steps so it can be started from anywhere:
+//   shutdown() [thread: any, also the runtime's own]: answer nothing more,
+//     stop accepting, close every connection. Returns at once.
+//   join() [thread: any but the runtime's own]: waits for the threads
+//     (bounded: after a grace period the io_context is stopped hard).
+// Destroying the runtime requires both (the destructor does them if not).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include <tiny/plugin.hpp>
+
+namespace http_module {
+
+struct ServerConfig {
+  std::string host = "0.0.0.0";
+  uint16_t port = 8080;           // 0: the kernel picks one
+  uint64_t max_body_size = 1 << 20;
+  std::chrono::milliseconds timeout{30000};  // flow answer, and socket idle/read/write
+};
+
+// What the runtime needs from its owner.
+struct ServerHooks {
+  // Receives the answer to one dispatched request: exactly once, on any
+  // thread, possibly after shutdown (then it is dropped).
+  using Answer = std::function<void(tiny::Result)>;
+  // Sends one request message into the flow. Called on a runtime thread.
+  std::function<void(std::string request_json, Answer answer)> dispatch;
+  // Log sink. [thread: any]
+  std::function<void(int32_t level, const std::string& line)> log;
+  std::function<bool(int32_t level)> log_enabled;
+};
+
+class ServerRuntime {
+ public:
+  // Resolves and binds `config.host:port`, then starts the threads. Throws
+  // std::runtime_error naming the address when it cannot listen.
+  static std::unique_ptr<ServerRuntime> start(const ServerConfig& config, ServerHooks hooks);
+  ~ServerRuntime();
+  ServerRuntime(const ServerRuntime&) = delete;
+  ServerRuntime& operator=(const ServerRuntime&) = delete;
+
+  // The bound address (the real port when configured with 0).
+  const std::string& host() const;
+  uint16_t port() const;
+  // "127.0.0.1:8080", "[::1]:8080".
+  std::string address() const;
+
+  void shutdown();
+  void join();
+  // True on one of this runtime's threads (join would deadlock there).
+  bool runs_in_this_thread() const;
+
+  struct Impl;
+
+ private:
+  explicit ServerRuntime(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace http_module

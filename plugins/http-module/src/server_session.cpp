@@ -1,0 +1,227 @@
+#include "server_session.h"
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/bind_handler.hpp>
+#include <boost/beast/core/string.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/write.hpp>
+
+namespace http_module {
+namespace {
+
+constexpr size_t kHeaderLimit = 16 * 1024;
+// After a response that ends the connection, keep reading (and dropping)
+// what the client still sends for a while, so the close is a FIN rather than
+// an RST that could destroy the response before the client reads it.
+constexpr size_t kMaxDrain = 1 << 20;
+constexpr std::chrono::milliseconds kMaxLinger{2000};
+
+constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+
+std::string endpoint_text(const tcp::endpoint& ep) {
+  std::string addr = ep.address().to_string();
+  if (ep.address().is_v6()) addr = "[" + addr + "]";
+  return addr + ":" + std::to_string(ep.port());
+}
+
+bool is_http_error(const beast::error_code& ec) {
+  return &ec.category() == &make_error_code(http::error::bad_target).category();
+}
+
+}  // namespace
+
+Session::Session(tcp::socket socket, std::shared_ptr<ServerShared> shared)
+    : stream_(std::move(socket)), deadline_(stream_.get_executor()), shared_(std::move(shared)) {
+  beast::error_code ec;
+  auto ep = stream_.socket().remote_endpoint(ec);
+  remote_ = ec ? std::string("unknown") : endpoint_text(ep);
+}
+
+Session::~Session() {
+  std::lock_guard<std::mutex> lock(shared_->sessions_mu);
+  shared_->sessions.erase(this);
+}
+
+void Session::start() {
+  {
+    std::lock_guard<std::mutex> lock(shared_->sessions_mu);
+    shared_->sessions.emplace(this, weak_from_this());
+  }
+  net::dispatch(stream_.get_executor(), beast::bind_front_handler(&Session::read_header, shared_from_this()));
+}
+
+void Session::close() {
+  net::post(stream_.get_executor(), beast::bind_front_handler(&Session::do_close, shared_from_this()));
+}
+
+void Session::read_header() {
+  if (closing_) return;
+  if (shared_->stopping.load()) return do_close();
+  parser_.emplace();
+  parser_->header_limit(kHeaderLimit);
+  parser_->body_limit(shared_->config.max_body_size);
+  // Idle keep-alive and slow clients both end after `timeout`.
+  stream_.expires_after(shared_->config.timeout);
+  http::async_read_header(stream_, buffer_, *parser_,
+                          [self = shared_from_this()](beast::error_code ec, size_t) { self->on_header(ec); });
+}
+
+void Session::on_header(beast::error_code ec) {
+  if (closing_) return;
+  if (ec) return on_read_error(ec);
+  const auto& req = parser_->get();
+  facts_ = RequestFacts{req.version(), req.keep_alive(), req.method() == http::verb::head};
+  if (parser_->is_done()) return dispatch_request();
+  // The body is within the limit (else the header read failed with
+  // body_limit): let a client that waits for "100 Continue" send it.
+  if (req.version() >= 11 && beast::iequals(req[http::field::expect], "100-continue")) {
+    stream_.expires_after(shared_->config.timeout);
+    net::async_write(stream_, net::buffer(kContinue.data(), kContinue.size()),
+                     [self = shared_from_this()](beast::error_code wec, size_t) {
+                       if (self->closing_) return;
+                       if (wec) return self->do_close();
+                       self->read_body();
+                     });
+    return;
+  }
+  read_body();
+}
+
+void Session::read_body() {
+  stream_.expires_after(shared_->config.timeout);
+  http::async_read(stream_, buffer_, *parser_,
+                   [self = shared_from_this()](beast::error_code ec, size_t) { self->on_body(ec); });
+}
+
+void Session::on_body(beast::error_code ec) {
+  if (closing_) return;
+  if (ec) return on_read_error(ec);
+  dispatch_request();
+}
+
+void Session::on_read_error(beast::error_code ec) {
+  facts_ = RequestFacts{11, false, false};
+  if (ec == http::error::body_limit) {
+    shared_->log(TINY_LOG_WARN, "http request body over maxBodySize remote=" + remote_ +
+                                    " limit=" + std::to_string(shared_->config.max_body_size));
+    return reject(http::status::payload_too_large, "request body exceeds maxBodySize\n");
+  }
+  if (ec == http::error::header_limit) {
+    return reject(http::status::request_header_fields_too_large, "request header fields too large\n");
+  }
+  // end_of_stream: the client closed between requests; partial_message:
+  // it went away mid-request. Neither can be answered.
+  if (is_http_error(ec) && ec != http::error::end_of_stream && ec != http::error::partial_message) {
+    if (shared_->log_enabled(TINY_LOG_DEBUG))
+      shared_->log(TINY_LOG_DEBUG, "malformed http request remote=" + remote_ + " error=" + ec.message());
+    return reject(http::status::bad_request, "malformed HTTP request\n");
+  }
+  do_close();
+}
+
+void Session::dispatch_request() {
+  HttpRequest req = parser_->release();
+  parser_.reset();
+  std::string json = request_to_json(req, remote_);
+  request_line_ = std::string(req.method_string()) + " " + std::string(req.target());
+  if (shared_->log_enabled(TINY_LOG_DEBUG))
+    shared_->log(TINY_LOG_DEBUG, "http request " + request_line_ + " remote=" + remote_);
+
+  const uint64_t seq = ++seq_;
+  awaiting_ = true;
+  stream_.expires_never();  // nothing is read while the flow works
+  deadline_.expires_after(shared_->config.timeout);
+  // This wait also keeps the session alive until the answer or the timeout.
+  deadline_.async_wait([self = shared_from_this(), seq](beast::error_code ec) { self->on_deadline(seq, ec); });
+
+  std::weak_ptr<Session> weak = weak_from_this();
+  std::shared_ptr<ServerShared> shared = shared_;
+  ServerHooks::Answer answer = [weak, shared, seq](tiny::Result result) {
+    std::lock_guard<std::mutex> lock(shared->gate_mu);
+    if (!shared->open) return;  // the runtime shut down: answer nothing more
+    if (auto self = weak.lock()) {
+      net::post(self->stream_.get_executor(), [self, seq, result = std::move(result)]() mutable {
+        self->on_answer(seq, std::move(result));
+      });
+    }
+  };
+  try {
+    shared_->hooks.dispatch(std::move(json), std::move(answer));
+  } catch (const std::exception& e) {
+    // The emit itself failed; answer as a flow failure.
+    on_answer(seq, tiny::Result{TINY_STATUS_INTERNAL, {}, std::string("dispatch failed: ") + e.what()});
+  }
+}
+
+void Session::on_answer(uint64_t seq, tiny::Result answer) {
+  if (closing_ || seq != seq_ || !awaiting_) return;  // late: already answered 504
+  awaiting_ = false;
+  deadline_.cancel();
+  std::string problem;
+  HttpResponse res = response_from_answer(answer, facts_, problem);
+  if (!problem.empty()) shared_->log(TINY_LOG_ERROR, "http request " + request_line_ + ": " + problem);
+  send(std::move(res), false);
+}
+
+void Session::on_deadline(uint64_t seq, beast::error_code ec) {
+  if (ec == net::error::operation_aborted || closing_ || seq != seq_ || !awaiting_) return;
+  awaiting_ = false;
+  shared_->log(TINY_LOG_WARN, "http request " + request_line_ + ": flow did not answer within " +
+                                  std::to_string(shared_->config.timeout.count()) + " ms");
+  send(text_response(http::status::gateway_timeout, "the flow did not answer in time\n", facts_), false);
+}
+
+void Session::send(HttpResponse res, bool force_close) {
+  if (force_close) res.keep_alive(false);
+  bool close = !res.keep_alive();
+  out_ = std::make_shared<HttpResponse>(std::move(res));
+  stream_.expires_after(shared_->config.timeout);
+  http::async_write(stream_, *out_, [self = shared_from_this(), close](beast::error_code ec, size_t) {
+    self->on_written(close, ec);
+  });
+}
+
+void Session::on_written(bool close, beast::error_code ec) {
+  out_.reset();
+  if (closing_) return;
+  if (ec) return do_close();
+  if (close) return linger_close();
+  read_header();
+}
+
+void Session::reject(http::status status, std::string_view text) {
+  send(text_response(status, text, facts_), true);
+}
+
+void Session::linger_close() {
+  beast::error_code ec;
+  stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+  if (ec) return do_close();
+  linger_until_ = std::chrono::steady_clock::now() + std::min(kMaxLinger, shared_->config.timeout);
+  drained_ = 0;
+  drain();
+}
+
+void Session::drain() {
+  stream_.expires_at(linger_until_);
+  stream_.async_read_some(net::buffer(drain_buf_), [self = shared_from_this()](beast::error_code ec, size_t n) {
+    if (self->closing_) return;
+    self->drained_ += n;
+    if (ec || self->drained_ > kMaxDrain) return self->do_close();
+    self->drain();
+  });
+}
+
+void Session::do_close() {
+  if (closing_) return;
+  closing_ = true;
+  awaiting_ = false;
+  deadline_.cancel();
+  beast::error_code ec;
+  stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+  stream_.close();
+}
+
+}  // namespace http_module
