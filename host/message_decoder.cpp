@@ -22,7 +22,7 @@ DecodedSend DecodeSend(const tinysystems::module::v1::Message& msg) {
     if (key == "hop") {
       auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), out.hop);
       if (ec != std::errc() || p != value.data() + value.size()) {
-        out.error = "metadata 'hop' is not a number: '" + value.substr(0, 32) + "'";
+        out.error = "metadata 'hop' is not a non-negative integer";
         return out;
       }
     } else {

@@ -3,13 +3,12 @@
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
 #include <grpcpp/resource_quota.h>
-#include <simdjson.h>
 #include <spdlog/spdlog.h>
 
-#include <charconv>
 #include <thread>
 #include <vector>
 
+#include "host/message_decoder.h"
 #include "host/names.h"
 
 namespace tiny::host {
@@ -26,13 +25,6 @@ grpc::StatusCode ToGrpc(int32_t status) {
   if (status <= 0 || status > static_cast<int32_t>(grpc::StatusCode::UNAUTHENTICATED))
     return grpc::StatusCode::INTERNAL;
   return static_cast<grpc::StatusCode>(status);
-}
-
-bool IsJson(std::string_view data) {
-  if (data.empty()) return true;
-  thread_local simdjson::dom::parser parser;
-  simdjson::padded_string padded(data);
-  return !parser.parse(padded).error();
 }
 
 Clock::time_point ToSteady(std::chrono::system_clock::time_point deadline) {
@@ -107,7 +99,7 @@ class SendReactor final : public grpc::ServerUnaryReactor, public tiny_call {
     }
     if (!error.empty()) {
       response_->set_error(std::string(error));
-    } else if (!IsJson(data)) {
+    } else if (!IsJsonText(data)) {
       Done(grpc::Status(grpc::StatusCode::INTERNAL, "the node answered data that is not JSON"));
       return;
     } else {
@@ -229,19 +221,9 @@ grpc::ServerUnaryReactor* ModuleServer::Send(grpc::CallbackServerContext* ctx, c
   call_ctx.deadline = ToSteady(ctx->deadline());
   bool client_deadline = call_ctx.deadline != Clock::time_point::max();
   if (!client_deadline) call_ctx.deadline = Clock::now() + options_.default_deadline;
-  std::shared_ptr<std::map<std::string, std::string>> extra;
-  const char* bad_hop = nullptr;
-  for (const auto& [key, value] : request->metadata()) {
-    if (key == "hop") {
-      auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), call_ctx.hop);
-      if (ec != std::errc() || p != value.data() + value.size() || value.empty())
-        bad_hop = "metadata 'hop' is not a non-negative integer";
-    } else {
-      if (!extra) extra = std::make_shared<std::map<std::string, std::string>>();
-      (*extra)[key] = value;
-    }
-  }
-  call_ctx.metadata = std::move(extra);
+  DecodedSend decoded = DecodeSend(*request);
+  call_ctx.hop = decoded.hop;
+  call_ctx.metadata = decoded.metadata;
   auto* reactor = new SendReactor(*this, response, std::move(call_ctx));
 
   auto fail = [&](grpc::StatusCode code, std::string message) {
@@ -253,14 +235,11 @@ grpc::ServerUnaryReactor* ModuleServer::Send(grpc::CallbackServerContext* ctx, c
   if (inflight_.load() > options_.max_inflight)
     return fail(grpc::StatusCode::RESOURCE_EXHAUSTED,
                 "too many calls in flight (limit " + std::to_string(options_.max_inflight) + ")");
-  if (bad_hop) return fail(grpc::StatusCode::INVALID_ARGUMENT, bad_hop);
-  auto address = SplitAddress(request->to());
-  if (!address) return fail(grpc::StatusCode::INVALID_ARGUMENT, "to '" + request->to() + "' is not node.port");
-  if (!IsJson(request->data())) return fail(grpc::StatusCode::INVALID_ARGUMENT, "data is not valid JSON");
+  if (!decoded.ok) return fail(grpc::StatusCode::INVALID_ARGUMENT, decoded.error);
   if (!client_deadline) reactor->ArmDeadline(scheduler_.timers(), options_.default_deadline);
   if (spdlog::should_log(spdlog::level::debug))
     spdlog::debug("received message via gRPC to={} from={}", request->to(), request->from());
-  scheduler_.DeliverToAddress(address->first, address->second, request->from(), request->data(), reactor);
+  scheduler_.DeliverToAddress(decoded.node, decoded.port, request->from(), request->data(), reactor);
   return reactor;
 }
 
