@@ -69,7 +69,7 @@ std::string EnvName(const std::string& var, const po::options_description& desc)
 po::options_description RunDescription(RunOptions& o) {
   po::options_description d("run options");
   d.add_options()
-      ("plugin-dir", po::value<std::string>(), "directory of plugin .so files")
+      ("plugin-dir", po::value<std::string>(), ("directory of plugin .so files (default: " + DefaultPluginDir() + ")").c_str())
       ("plugin", po::value<std::vector<std::string>>(), "module or file names to serve (default: all)")
       ("flow", po::value<std::vector<std::string>>(), "flow YAML file (repeatable)")
       ("listen", po::value<std::string>(&o.listen)->default_value(o.listen), "gRPC listen HOST:PORT (port 0: any)")

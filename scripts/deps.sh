@@ -10,6 +10,10 @@ PACKAGES=(
   libspdlog-dev libfmt-dev nlohmann-json3-dev libyaml-cpp-dev libsimdjson-dev
   libssl-dev doctest-dev libbenchmark-dev
   python3 python3-grpcio python3-protobuf curl binutils openssl
+  clang libclang-rt-14-dev
+  python3-yaml yamllint
+  # bench/run.sh and bench/profile.sh (load generators, profilers)
+  nghttp2-client wrk linux-perf valgrind
 )
 
 missing=()

@@ -1,0 +1,44 @@
+// Unit test of the greeter component, with no host: tiny::testing::Harness
+// calls the module through the real C ABI and records what it emits.
+#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
+#include <doctest/doctest.h>
+#include <tiny/testing.hpp>
+
+using tiny::Json;
+using tiny::Result;
+using tiny::testing::Emitted;
+using tiny::testing::Harness;
+
+TEST_CASE("greeter emits the greeting on out and answers with the downstream answer") {
+  Harness h(tiny_plugin_entry, "greeter");
+  REQUIRE(h.configure({{"greeting", "Hi"}}).ok());
+  h.on_emit([](const Emitted& e) { return Result::value({{"seen", e.data}}); });
+
+  auto r = h.send("in", {{"name", "Ada"}});
+  REQUIRE(r);
+  CHECK(r->ok());
+  CHECK(r->json() == Json{{"seen", {{"text", "Hi, Ada!"}}}});
+  auto emitted = h.emitted();
+  REQUIRE(emitted.size() == 1);
+  CHECK(emitted[0].port == "out");
+  CHECK(emitted[0].has_cause);  // a forward carries the call: hop and deadline propagate
+}
+
+TEST_CASE("greeter uses its default greeting") {
+  Harness h(tiny_plugin_entry, "greeter");
+  REQUIRE(h.configure().ok());
+  h.send("in", {{"name", "Bob"}});
+  REQUIRE(h.emitted().size() == 1);
+  CHECK(h.emitted()[0].data == Json{{"text", "Hello, Bob!"}});
+}
+
+TEST_CASE("greeter rejects bad settings and bad input with errors, not crashes") {
+  Harness h(tiny_plugin_entry, "greeter");
+  CHECK_FALSE(h.configure({{"greting", "typo"}}).ok());  // unknown key
+  CHECK_FALSE(h.configure({{"greeting", 42}}).ok());
+  REQUIRE(h.configure().ok());
+  auto r = h.send("in", {{"nom", "x"}});
+  REQUIRE(r);
+  CHECK(r->error.find("expected {\"name\": string}") != std::string::npos);
+  CHECK(h.emitted().empty());
+}
