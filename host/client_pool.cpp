@@ -38,10 +38,7 @@ std::chrono::system_clock::time_point WatchDeadline() {
 
 }  // namespace
 
-ClientPool::ClientPool(ClientPoolOptions options) : options_(std::move(options)) {
-  watcher_ = std::thread([this] { RunWatcher(); });
-  pthread_setname_np(watcher_.native_handle(), "tiny-conn-watch");
-}
+ClientPool::ClientPool(ClientPoolOptions options) : options_(std::move(options)) {}
 
 ClientPool::~ClientPool() {
   stopping_ = true;
@@ -50,7 +47,14 @@ ClientPool::~ClientPool() {
     peers_.clear();  // channels shut down; pending watches complete
   }
   state_cq_.Shutdown();
-  watcher_.join();
+  if (watcher_.joinable()) {
+    watcher_.join();
+  } else {
+    void* tag;
+    bool ok;
+    while (state_cq_.Next(&tag, &ok)) {
+    }
+  }
 }
 
 bool ClientPool::CanReach(std::string_view module) const { return !TargetFor(module).empty(); }
@@ -108,6 +112,12 @@ std::shared_ptr<ClientPool::Peer> ClientPool::Open(const std::string& module, co
 }
 
 void ClientPool::Watch(const std::shared_ptr<Peer>& peer) {
+  // The watcher thread starts with the first channel: a host without peers
+  // has no thread polling the queue (gRPC would use it as an extra poller).
+  std::call_once(watcher_started_, [this] {
+    watcher_ = std::thread([this] { RunWatcher(); });
+    pthread_setname_np(watcher_.native_handle(), "tiny-conn-watch");
+  });
   grpc_connectivity_state state = peer->channel->GetState(/*try_to_connect=*/true);
   peer->last_state = state;
   // The tag is a heap copy of the shared_ptr: the watcher owns it.

@@ -61,6 +61,7 @@ class ClientPool final : public RemoteSender {
   mutable std::mutex mu_;
   std::unordered_map<std::string, std::shared_ptr<Peer>> peers_;  // guarded by mu_
   grpc::CompletionQueue state_cq_;  // connectivity watches, served by watcher_
+  std::once_flag watcher_started_;
   std::thread watcher_;
   std::atomic<bool> stopping_{false};
 };

@@ -1,5 +1,7 @@
 // tinyhost: parse options, then run one command. The life of a host is in
 // run_command.cpp (load plugins → load flows → serve → wait → drain).
+#include <absl/synchronization/mutex.h>
+
 #include <iostream>
 
 #include "host/commands.h"
@@ -12,6 +14,10 @@
 
 int main(int argc, char** argv) {
   using namespace tiny::host;
+  // Debian's Abseil ships with mutex deadlock detection on; gRPC's mutexes
+  // then pay for cycle bookkeeping on every lock (about 8k instructions per
+  // Send, docs/performance.md). The host's own locks are std::mutex.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   Options options;
   try {
     options = ParseOptions(argc, argv, Environment());

@@ -43,8 +43,8 @@ Clock::time_point ToSteady(std::chrono::system_clock::time_point deadline) {
 // owns `response_` and calls Finish.
 class SendReactor final : public grpc::ServerUnaryReactor, public tiny_call {
  public:
-  SendReactor(ModuleServer& server, Response* response, CallContext ctx)
-      : tiny_call(std::move(ctx)), server_(server), response_(response) {
+  SendReactor(ModuleServer& server, const Message* request, Response* response, CallContext ctx)
+      : tiny_call(std::move(ctx)), server_(server), response_(response), request_(request) {
     Ref();  // gRPC's, until OnDone
     server_.Track(this);
   }
@@ -54,39 +54,30 @@ class SendReactor final : public grpc::ServerUnaryReactor, public tiny_call {
     if (Claim()) Done(status);
   }
 
-  // Finishes the RPC with DEADLINE_EXCEEDED after `after` unless it
-  // finished before (for clients that set no deadline).
-  void ArmDeadline(TimerService& timers, std::chrono::milliseconds after) {
-    timers_ = &timers;
-    Ref();  // the timer's, dropped by OnTimer
-    uint64_t id = timers.Start(&server_, after, &SendReactor::OnTimer, this);
-    if (id == 0) {
-      Unref();
-      return;
-    }
-    timer_.store(id, std::memory_order_release);
-  }
+  // For a client that set no deadline: the server's sweep finishes the
+  // call with DEADLINE_EXCEEDED at `at` (one sweep, not a timer per call).
+  void SetSweepDeadline(Clock::time_point at) { sweep_deadline_ = at; }
+
+  // gRPC may run OnDone on the finishing thread instead of handing it to
+  // an executor thread: OnDone only drops a reference.
+  bool InternalInlineable() override { return true; }
 
  private:
   friend class ModuleServer;
 
   bool Claim() { return !finished_.exchange(true, std::memory_order_acq_rel); }
 
+  // True iff `data` is the request's own bytes (an echo or a zero-copy
+  // forward), which DecodeSend validated already.
+  bool AliasesRequest(std::string_view data) const {
+    const std::string& in = request_->data();
+    return data.data() == in.data() && data.size() == in.size();
+  }
+
   // Runs once, after a successful Claim.
   void Done(const grpc::Status& status) {
     server_.Untrack(this);
-    if (uint64_t id = timer_.exchange(0, std::memory_order_acq_rel)) timers_->Cancel(&server_, id);
     Finish(status);
-  }
-
-  static void OnTimer(void* user, int32_t event) {
-    auto* self = static_cast<SendReactor*>(user);
-    if (event == TINY_TIMER_FIRED) {
-      self->FinishWith(grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED,
-                                    "deadline exceeded: no answer within the host's default deadline of " +
-                                        std::to_string(self->server_.options_.default_deadline.count()) + " ms"));
-    }
-    self->Unref();
   }
 
   void OnComplete(const tiny_result& r) override {
@@ -99,7 +90,7 @@ class SendReactor final : public grpc::ServerUnaryReactor, public tiny_call {
     }
     if (!error.empty()) {
       response_->set_error(std::string(error));
-    } else if (!IsJsonText(data)) {
+    } else if (!AliasesRequest(data) && !IsJsonText(data)) {
       Done(grpc::Status(grpc::StatusCode::INTERNAL, "the node answered data that is not JSON"));
       return;
     } else {
@@ -121,8 +112,8 @@ class SendReactor final : public grpc::ServerUnaryReactor, public tiny_call {
   ModuleServer& server_;
   Response* response_;
   std::atomic<bool> finished_{false};
-  TimerService* timers_ = nullptr;
-  std::atomic<uint64_t> timer_{0};
+  const Message* request_ = nullptr;  // valid until Finish; its data was checked
+  Clock::time_point sweep_deadline_ = Clock::time_point::max();  // set before delivery, then read-only
   // ModuleServer's list of open reactors (guarded by its open_mu_).
   SendReactor* prev_ = nullptr;
   SendReactor* next_ = nullptr;
@@ -175,6 +166,38 @@ void ModuleServer::Start() {
   server_ = builder.BuildAndStart();
   if (!server_ || port_ == 0) throw std::runtime_error("cannot listen on " + options_.listen);
   SetServing(false);
+  scheduler_.timers().OpenOwner(this);
+  ArmSweep();
+}
+
+void ModuleServer::ArmSweep() {
+  scheduler_.timers().Start(this, kSweepInterval, &ModuleServer::OnSweep, this);
+}
+
+void ModuleServer::OnSweep(void* user, int32_t event) {
+  if (event != TINY_TIMER_FIRED) return;  // closed at shutdown
+  auto* self = static_cast<ModuleServer*>(user);
+  self->SweepDeadlines();
+  self->ArmSweep();
+}
+
+void ModuleServer::SweepDeadlines() {
+  std::vector<SendReactor*> expired;
+  auto now = Clock::now();
+  {
+    std::lock_guard<std::mutex> lock(open_mu_);
+    for (SendReactor* r = open_; r != nullptr; r = r->next_) {
+      if (r->sweep_deadline_ > now) continue;
+      r->Ref();  // safe: an open reactor still holds gRPC's reference
+      expired.push_back(r);
+    }
+  }
+  for (SendReactor* r : expired) {
+    r->FinishWith(grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED,
+                               "deadline exceeded: no answer within the host's default deadline of " +
+                                   std::to_string(options_.default_deadline.count()) + " ms"));
+    r->Unref();
+  }
 }
 
 void ModuleServer::SetServing(bool serving) {
@@ -224,7 +247,7 @@ grpc::ServerUnaryReactor* ModuleServer::Send(grpc::CallbackServerContext* ctx, c
   DecodedSend decoded = DecodeSend(*request);
   call_ctx.hop = decoded.hop;
   call_ctx.metadata = decoded.metadata;
-  auto* reactor = new SendReactor(*this, response, std::move(call_ctx));
+  auto* reactor = new SendReactor(*this, request, response, std::move(call_ctx));
 
   auto fail = [&](grpc::StatusCode code, std::string message) {
     reactor->FinishWith(grpc::Status(code, std::move(message)));
@@ -236,7 +259,7 @@ grpc::ServerUnaryReactor* ModuleServer::Send(grpc::CallbackServerContext* ctx, c
     return fail(grpc::StatusCode::RESOURCE_EXHAUSTED,
                 "too many calls in flight (limit " + std::to_string(options_.max_inflight) + ")");
   if (!decoded.ok) return fail(grpc::StatusCode::INVALID_ARGUMENT, decoded.error);
-  if (!client_deadline) reactor->ArmDeadline(scheduler_.timers(), options_.default_deadline);
+  if (!client_deadline) reactor->SetSweepDeadline(reactor->context.deadline);
   if (spdlog::should_log(spdlog::level::debug))
     spdlog::debug("received message via gRPC to={} from={}", request->to(), request->from());
   scheduler_.DeliverToAddress(decoded.node, decoded.port, request->from(), request->data(), reactor);

@@ -59,6 +59,12 @@ class ModuleServer final : public tinysystems::module::v1::ModuleService::Callba
   friend class SendReactor;
   void Track(SendReactor* r);    // a reactor opened
   void Untrack(SendReactor* r);  // a reactor finished (once)
+  // Calls without a client deadline end at the default deadline: one
+  // periodic sweep over the open reactors instead of a timer per call.
+  static constexpr std::chrono::milliseconds kSweepInterval{100};
+  void ArmSweep();
+  static void OnSweep(void* user, int32_t event);
+  void SweepDeadlines();
 
   Scheduler& scheduler_;
   ServerOptions options_;
