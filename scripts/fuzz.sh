@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets with clang (build-fuzz/) and runs each for
 # FUZZ_SECONDS (default 20) from the seed corpus in tests/fuzz/corpus.
+# FUZZ_SECONDS=0 replays the seed corpus once, with no mutation: a
+# deterministic regression check (what CI runs).
 # A crash leaves its input in build-fuzz/artifacts and fails the script.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,6 +14,12 @@ fi
 cmake --build build-fuzz -j "${JOBS:-$(nproc)}" --target expression_fuzzer flow_fuzzer send_fuzzer
 mkdir -p build-fuzz/artifacts
 for f in expression flow send; do
+  if [ "$SECONDS_EACH" = 0 ]; then
+    echo "replaying the $f seed corpus"
+    build-fuzz/tests/fuzz/${f}_fuzzer -runs=0 -timeout=10 -artifact_prefix=build-fuzz/artifacts/$f- \
+      tests/fuzz/corpus/$f
+    continue
+  fi
   work=build-fuzz/corpus/$f
   mkdir -p "$work"
   echo "fuzzing $f for ${SECONDS_EACH}s"

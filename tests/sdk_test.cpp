@@ -136,10 +136,11 @@ TEST_CASE("exceptions become INTERNAL results, never cross the ABI") {
   CHECK(r->error == "component threw: kaboom");
   auto n = h.send("in", {{"mode", "throw-int"}});
   CHECK(n->status == TINY_STATUS_INTERNAL);
-  // Invalid JSON input throws in Message::json(): also INTERNAL, not a crash.
+  // Invalid JSON input throws in Message::json(): an error reply, not a crash.
   auto bad = h.send_raw("in", "{not json");
   REQUIRE(bad->done());
-  CHECK(bad->result().status == TINY_STATUS_INTERNAL);
+  CHECK(bad->result().status == TINY_STATUS_OK);
+  CHECK(bad->result().error.rfind("input is not valid JSON: ", 0) == 0);
   auto misuse = h.send("in", {{"mode", "bad-deferred"}});
   CHECK(misuse->status == TINY_STATUS_INTERNAL);
 }

@@ -89,11 +89,11 @@ class Call {
  public:
   Call() = default;
   explicit Call(tiny_call* call) : call_(call) {}
-  Call(Call&& other) noexcept : call_(std::exchange(other.call_, nullptr)) {}
+  Call(Call&& other) noexcept : call_(other.call_.exchange(nullptr)) {}
   Call& operator=(Call&& other) noexcept {
     if (this != &other) {
       drop();
-      call_ = std::exchange(other.call_, nullptr);
+      call_.store(other.call_.exchange(nullptr));
     }
     return *this;
   }
@@ -101,11 +101,13 @@ class Call {
   Call& operator=(const Call&) = delete;
   ~Call() { drop(); }
 
-  bool open() const { return call_ != nullptr; }
-  const tiny_call* handle() const { return call_; }
+  bool open() const { return call_.load() != nullptr; }
+  const tiny_call* handle() const { return call_.load(); }
 
+  // Answers the call; only the first answer counts, also when two threads
+  // race to answer (the handle is taken atomically). [thread: any]
   void complete(const tiny_result& r) {
-    if (tiny_call* c = std::exchange(call_, nullptr)) detail::g_host->complete(c, &r);
+    if (tiny_call* c = call_.exchange(nullptr)) detail::g_host->complete(c, &r);
   }
   void complete(const Result& r) { complete(r.as_c()); }
   void reply(const Json& value) { complete(Result::value(value)); }
@@ -115,13 +117,13 @@ class Call {
   void reply_empty() { complete(tiny_result{TINY_STATUS_OK, {}, {}}); }
   void fail(std::string_view message) { complete(tiny_result{TINY_STATUS_OK, {}, detail::view(message)}); }
   // Releases the handle without answering; the caller must complete it.
-  tiny_call* release() { return std::exchange(call_, nullptr); }
+  tiny_call* release() { return call_.exchange(nullptr); }
 
  private:
   void drop() {
-    if (call_) fail("component dropped the call without answering");
+    if (call_.load()) fail("component dropped the call without answering");
   }
-  tiny_call* call_ = nullptr;
+  std::atomic<tiny_call*> call_{nullptr};
 };
 
 // What a handler returns.
@@ -433,6 +435,12 @@ struct ComponentTrampolines {
                                                         : component.on_message(msg);
       if (msg.deferred()) return;  // the component owns the call now
       answer(component, call, reply);
+    } catch (const Json::parse_error& e) {
+      // Bad input is the sender's failure, not the component's: an error reply.
+      if (msg.deferred()) return;
+      std::string m = std::string("input is not valid JSON: ") + e.what();
+      tiny_result r{TINY_STATUS_OK, {}, detail::view(m)};
+      detail::g_host->complete(call, &r);
     } catch (const std::exception& e) {
       if (msg.deferred()) return;  // a Call object answered or will answer it
       fail_internal(call, std::string("component threw: ") + e.what());

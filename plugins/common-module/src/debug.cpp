@@ -13,7 +13,7 @@ class Debug final : public tiny::Component {
       line += msg.data().empty() ? std::string_view("null") : msg.data();
       log_info(line);
     }
-    return tiny::Reply::raw(msg.data());
+    return tiny::Reply::echo(msg);
   }
 };
 

@@ -28,9 +28,9 @@ class Delay final : public tiny::Component {
 
   tiny::Reply on_message(tiny::Message& msg) override {
     if (msg.port() != "in") return tiny::Reply::error("delay has no input port " + std::string(msg.port()));
-    if (!parse_body(msg.data())) return tiny::Reply::error("in expects JSON");
+    if (!is_json(msg.data())) return tiny::Reply::error("in expects JSON");
     std::lock_guard<std::mutex> lock(mu_);
-    if (delay_ms_ == 0) return tiny::Reply::forward_raw("out", msg.data());
+    if (delay_ms_ == 0) return tiny::Reply::forward("out", msg);
     if (pending_.size() >= max_pending_)
       return tiny::Reply::error("delay holds " + std::to_string(pending_.size()) +
                                 " messages already (maxPending)");

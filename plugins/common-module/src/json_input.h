@@ -21,6 +21,12 @@ inline std::optional<tiny::Json> parse_body(std::string_view data) {
   return j;
 }
 
+// True iff the body is empty or JSON. Validates without building a DOM,
+// for components that pass the bytes on unchanged.
+inline bool is_json(std::string_view data) {
+  return data.empty() || tiny::Json::accept(data.begin(), data.end());
+}
+
 // The value as an integer in [lo, hi]: an integer number, or a float with
 // no fractional part. nullopt for anything else. |lo|, |hi| < 2^53.
 inline std::optional<int64_t> integer_in(const tiny::Json& j, int64_t lo, int64_t hi) {

@@ -76,7 +76,7 @@ class Retry final : public tiny::Component {
 
   tiny::Reply on_message(tiny::Message& msg) override {
     if (msg.port() != "in") return tiny::Reply::error("retry has no input port " + std::string(msg.port()));
-    if (!parse_body(msg.data())) return tiny::Reply::error("in expects JSON");
+    if (!is_json(msg.data())) return tiny::Reply::error("in expects JSON");
     auto job = std::make_shared<RetryJob>();
     job->data = std::string(msg.data());
     {

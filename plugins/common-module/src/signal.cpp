@@ -18,7 +18,7 @@ class Signal final : public tiny::Component {
 
   tiny::Reply on_message(tiny::Message& msg) override {
     if (msg.port() != "in") return tiny::Reply::error("signal has no input port " + std::string(msg.port()));
-    if (!parse_body(msg.data())) return tiny::Reply::error("in expects JSON");
+    if (!is_json(msg.data())) return tiny::Reply::error("in expects JSON");
     std::lock_guard<std::mutex> lock(mu_);
     return tiny::Reply::forward_raw("out", context_);
   }

@@ -7,7 +7,7 @@ namespace {
 
 class Transform final : public tiny::Component {
  public:
-  tiny::Reply on_message(tiny::Message& msg) override { return tiny::Reply::forward_raw("out", msg.data()); }
+  tiny::Reply on_message(tiny::Message& msg) override { return tiny::Reply::forward("out", msg); }
 };
 
 }  // namespace

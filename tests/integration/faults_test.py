@@ -1,0 +1,367 @@
+"""Faults under load, through the real binary: SIGTERM with many callers in
+flight (on the host they call, and on the peer behind it), --max-inflight
+under a burst, and a blocking component that holds every worker.
+
+Covered elsewhere and not repeated here: a component that throws or
+answers garbage (status_test: INTERNAL, the host keeps answering), `never`
+held past the caller's deadline while others are answered and
+--max-inflight with held calls (status_test), a peer killed mid-call
+(hosts_test.PeerRestartTest), a flow file edited to garbage
+(reload_test), the drain of a few calls (drain_test).
+
+The invariant of every test: each call a client made ends, within a bound,
+with an answer or one of OK, UNAVAILABLE, CANCELLED, DEADLINE_EXCEEDED
+(RESOURCE_EXHAUSTED past --max-inflight) — none hangs, none vanishes.
+"""
+import json
+import signal
+import threading
+import time
+import unittest
+
+from harness import Client, Host, wait_until, write_flow
+from hosts_test import ThreadSampler, outcome, send_async, start_all
+
+FLOW = """
+nodes:
+  - name: slow
+    module: test-module
+    component: sleepy
+  - name: relay
+    module: test-module
+    component: relay
+    edges: [{port: out, to: echo.in}]
+  - name: echo
+    module: test-module
+    component: echo
+  - name: never
+    module: test-module
+    component: never
+"""
+
+# A serves common-module, B test-module: A's transforms forward to B.
+TWO_HOST_FLOW = """
+nodes:
+  - name: a-slow
+    module: common-module
+    component: transform
+    edges: [{port: out, to: b-slow.in}]
+  - name: a-relay
+    module: common-module
+    component: transform
+    edges: [{port: out, to: b-relay.in}]
+  - name: a-local
+    module: common-module
+    component: transform
+  - name: b-slow
+    module: test-module
+    component: sleepy
+  - name: b-relay
+    module: test-module
+    component: relay
+    edges: [{port: out, to: b-echo.in}]
+  - name: b-echo
+    module: test-module
+    component: echo
+"""
+
+ANSWERED = {"OK", "UNAVAILABLE", "CANCELLED", "DEADLINE_EXCEEDED"}
+COMPACT = (",", ":")
+
+
+class Load:
+    """`n` client threads sending in a closed loop through one channel.
+
+    `pick(thread, k)` gives the (to, data) of the k-th call of a thread. A
+    thread stops at `stop()` or after its first non-OK answer (so that a
+    host that is gone is not hammered). Every call is recorded as
+    (start, end, to, data, code, answer, error).
+    """
+
+    def __init__(self, address, n, pick, timeout=30.0):
+        self.client = Client(address)
+        self.pick = pick
+        self.timeout = timeout
+        self.records = []
+        self.lock = threading.Lock()
+        self.stop_event = threading.Event()
+        self.threads = [threading.Thread(target=self._run, args=(i,), daemon=True) for i in range(n)]
+        for t in self.threads:
+            t.start()
+
+    def _run(self, i):
+        k = 0
+        while not self.stop_event.is_set():
+            to, data = self.pick(i, k)
+            t0 = time.monotonic()
+            code, answer, error = self.client.send(to, data, timeout=self.timeout)
+            with self.lock:
+                self.records.append((t0, time.monotonic(), to, data, code, answer, error))
+            k += 1
+            if code != "OK":
+                return
+
+    def count(self, code=None, to=None):
+        with self.lock:
+            return sum(1 for r in self.records if (code is None or r[4] == code) and (to is None or r[2] == to))
+
+    def stop(self, timeout):
+        """Stops sending; returns True iff every thread ended within `timeout` s (no call hung)."""
+        self.stop_event.set()
+        end = time.monotonic() + timeout
+        for t in self.threads:
+            t.join(max(0.0, end - time.monotonic()))
+        alive = sum(t.is_alive() for t in self.threads)
+        if not alive:
+            self.client.close()
+        return alive == 0
+
+    def done(self):
+        return all(not t.is_alive() for t in self.threads)
+
+
+def expected_answer(to, data):
+    if to.startswith("slow") or to.endswith("slow.in"):
+        return json.dumps({"slept": json.loads(data)["ms"]}, separators=COMPACT).encode()
+    if to == "a-local.in":
+        return b""
+    return data.encode()
+
+
+def drain_line_inflight(host):
+    line = host.wait_for(r"draining signal=SIGTERM inflight=\d+", timeout=10)
+    return int(line.rsplit("inflight=", 1)[1].split()[0]) if line else None
+
+
+class SigtermUnderLoadTest(unittest.TestCase):
+    CLIENTS = 32
+
+    def start(self, *args):
+        host = Host(write_flow(FLOW), plugins=["test-module"],
+                    args=["--log-level", "debug", "--worker-threads", "8", *args])
+        self.addCleanup(host.kill)
+        host.start()
+        return host
+
+    @staticmethod
+    def mixed(ms):
+        # Half the callers on the blocking `sleepy` node, half on relay -> echo.
+        def pick(i, k):
+            if i % 2 == 0:
+                return "slow.in", json.dumps({"ms": ms})
+            return "relay.in", json.dumps({"i": i, "k": k}, separators=COMPACT)
+        return pick
+
+    def check_answers(self, load):
+        for (t0, t1, to, data, code, answer, error) in load.records:
+            self.assertIn(code, ANSWERED, (to, error))
+            if code == "OK":
+                self.assertEqual(answer, expected_answer(to, data), to)
+                self.assertEqual(error, "")
+
+    def test_every_accepted_call_is_answered_within_the_grace_period(self):
+        host = self.start("--grace-period", "15s")
+        load = Load(host.address, self.CLIENTS, self.mixed(300))
+        try:
+            self.assertTrue(wait_until(lambda: load.count("OK", "slow.in") >= 16 and load.count("OK", "relay.in") >= 100,
+                                       timeout=30), load.records[-3:])
+            t_sig = time.monotonic()
+            host.proc.send_signal(signal.SIGTERM)
+            inflight = drain_line_inflight(host)
+            self.assertIsNotNone(inflight, host.output())
+            self.assertEqual(host.proc.wait(30), 0, host.output())
+            t_exit = time.monotonic()
+            self.assertTrue(host.wait_for(r"\bstopped$", timeout=10), host.output())  # output read to the end
+            self.assertTrue(load.stop(30), "a call hung after the host exited")
+        finally:
+            load.stop(30)
+
+        self.check_answers(load)
+        before = [r for r in load.records if r[0] < t_sig]
+        for (t0, t1, to, data, code, answer, error) in before:
+            # Sent before the signal: answered OK, or refused because it
+            # reached the host after the drain began.
+            self.assertTrue(code == "OK" or (code == "UNAVAILABLE" and error == "host is draining"),
+                            (to, code, error))
+        # Everything the host accepted (logged as received) was answered OK:
+        # nothing vanished, nothing was cut short.
+        out = host.output()
+        received = out.count("received message via gRPC")
+        self.assertEqual(received, load.count("OK"), "accepted %d, answered OK %d" % (received, load.count("OK")))
+        # The calls open when the signal came all finished OK after it.
+        ok_after = sum(1 for r in load.records if r[4] == "OK" and r[1] >= t_sig)
+        self.assertGreaterEqual(ok_after, inflight)
+        self.assertNotIn("grace period over", out)
+        self.assertIn("stopped", out)
+        # With 16 callers on 8 workers, 300 ms each, the drain takes about 0.6 s.
+        self.assertLess(t_exit - t_sig, 10.0)
+        print("\nSIGTERM under load: %d calls, %d OK, %d refused while draining, inflight at the signal %d, "
+              "exit after %.2fs" % (len(load.records), load.count("OK"), load.count("UNAVAILABLE"), inflight,
+                                    t_exit - t_sig))
+
+    def test_calls_past_a_short_grace_period_get_an_error_and_the_rest_ok(self):
+        grace = 1.0
+        host = self.start("--grace-period", "%dms" % int(grace * 1000))
+
+        def pick(i, k):
+            if i % 4 == 0:
+                return "never.in", "{}"
+            if i % 4 == 1:
+                return "slow.in", json.dumps({"ms": 4000})
+            return "relay.in", json.dumps({"i": i, "k": k}, separators=COMPACT)
+
+        load = Load(host.address, self.CLIENTS, pick)
+        try:
+            self.assertTrue(wait_until(lambda: host.output().count("received message via gRPC to=never.in") >= 8
+                                       and load.count("OK", "relay.in") >= 100, timeout=30), host.output()[-2000:])
+            t_sig = time.monotonic()
+            host.proc.send_signal(signal.SIGTERM)
+            inflight = drain_line_inflight(host)
+            self.assertTrue(wait_until(load.done, timeout=grace + 8.0), "a call was not answered after the grace period")
+            t_answered = time.monotonic()
+            # The host exits once the sleeps already running end (<= 4 s): a
+            # blocking handler cannot be interrupted.
+            self.assertEqual(host.proc.wait(30), 0, host.output())
+            t_exit = time.monotonic()
+        finally:
+            self.assertTrue(load.stop(30))
+
+        self.check_answers(load)
+        held = [r for r in load.records if r[2] in ("never.in", "slow.in") and r[4] != "OK"]
+        self.assertGreaterEqual(len(held), 8)
+        for (t0, t1, to, data, code, answer, error) in held:
+            self.assertIn(code, ("UNAVAILABLE", "CANCELLED"), error)
+            if t0 < t_sig and error != "host is draining":
+                # Held through the grace period, then answered at its end.
+                self.assertGreater(t1 - t_sig, grace - 0.2, (to, error))
+                self.assertLess(t1 - t_sig, grace + 5.0, (to, error))
+        # Calls that ended within the grace period got OK (the fast path),
+        # except refusals of calls that arrived after the drain began.
+        for (t0, t1, to, data, code, answer, error) in load.records:
+            if t_sig <= t1 < t_sig + grace - 0.2 and to == "relay.in":
+                self.assertTrue(code == "OK" or error == "host is draining", (to, code, error))
+        self.assertIn("grace period over; cancelling calls inflight=", host.output())
+        print("\nshort grace: inflight at the signal %d, every caller answered %.2fs after it, exit after %.2fs" %
+              (inflight, t_answered - t_sig, t_exit - t_sig))
+
+    def test_sigterm_to_the_peer_behind_a_host(self):
+        # Callers on A; A forwards to B; B gets SIGTERM. B drains its calls,
+        # A's callers get OK or UNAVAILABLE, and A keeps answering what it
+        # can answer alone.
+        flow = write_flow(TWO_HOST_FLOW)
+        b = Host(flow, plugins=["test-module"], args=["--log-level", "debug", "--grace-period", "15s"])
+        self.addCleanup(b.kill)
+        start_all(b)
+        a = Host(flow, plugins=["common-module"], peers={"test-module": b.address})
+        self.addCleanup(a.kill)
+        start_all(a)
+        self.assertTrue(a.wait_for(r"connected to module module=test-module", timeout=20), a.output())
+
+        def pick(i, k):
+            if i % 2 == 0:
+                return "a-slow.in", json.dumps({"ms": 300})
+            return "a-relay.in", json.dumps({"i": i, "k": k}, separators=COMPACT)
+
+        load = Load(a.address, self.CLIENTS, pick, timeout=30)
+        try:
+            self.assertTrue(wait_until(lambda: load.count("OK", "a-slow.in") >= 16, timeout=30), load.records[-3:])
+            t_sig = time.monotonic()
+            b.proc.send_signal(signal.SIGTERM)
+            self.assertEqual(b.proc.wait(30), 0, b.output())
+            self.assertTrue(b.wait_for(r"\bstopped$", timeout=10), b.output())
+            self.assertTrue(wait_until(load.done, timeout=15), "a caller of A hung after B went away")
+        finally:
+            self.assertTrue(load.stop(30))
+        self.check_answers(load)
+        for (t0, t1, to, data, code, answer, error) in load.records:
+            self.assertIn(code, ("OK", "UNAVAILABLE"), (to, error))
+        received = b.output().count("received message via gRPC to=b-slow.in") + \
+            b.output().count("received message via gRPC to=b-relay.in")
+        self.assertEqual(received, load.count("OK"), "B accepted calls that A's callers did not get OK for")
+        self.assertNotIn("grace period over", b.output())
+        # A is still up and answers.
+        c = Client(a.address)
+        self.addCleanup(c.close)
+        self.assertEqual(c.send("a-local.in", "1"), ("OK", b"", ""))
+        self.assertEqual(c.send("a-relay.in", "1", timeout=5)[0], "UNAVAILABLE")
+        self.assertIsNone(a.proc.poll())
+        print("\nSIGTERM to the peer: %d calls through A, %d OK, %d UNAVAILABLE" %
+              (len(load.records), load.count("OK"), load.count("UNAVAILABLE")))
+
+
+class MaxInflightBurstTest(unittest.TestCase):
+    """status_test holds calls to reach the limit; here a burst crosses it."""
+
+    LIMIT = 16
+
+    def test_a_burst_past_the_limit_is_refused_not_queued_and_the_host_keeps_serving(self):
+        host = Host(write_flow(FLOW), plugins=["test-module"],
+                    args=["--log-level", "debug", "--max-inflight", str(self.LIMIT), "--worker-threads", "4"])
+        self.addCleanup(host.kill)
+        host.start()
+        client = Client(host.address)
+        self.addCleanup(client.close)
+        threads_before = host.threads()
+        total_ok = 0
+        peaks = []
+        for burst in range(3):
+            sampler = ThreadSampler(host)
+            futures = [send_async(client, "slow.in", json.dumps({"ms": 100}), timeout=30) for _ in range(200)]
+            results = [outcome(f) for f in futures]
+            peaks.append(sampler.stop()[0])
+            codes = [r[0] for r in results]
+            total_ok += codes.count("OK")
+            with self.subTest(burst=burst):
+                self.assertEqual(set(codes) - {"OK", "RESOURCE_EXHAUSTED"}, set(), set(codes))
+                self.assertGreaterEqual(codes.count("OK"), self.LIMIT // 2, codes)
+                self.assertGreater(codes.count("RESOURCE_EXHAUSTED"), 0)
+                for code, data, error in results:
+                    if code == "RESOURCE_EXHAUSTED":
+                        self.assertEqual(error, "too many calls in flight (limit %d)" % self.LIMIT)
+                    else:
+                        self.assertEqual(data, b'{"slept":100}')
+            # Between bursts the host answers at once.
+            self.assertEqual(client.send("echo.in", str(burst)), ("OK", str(burst).encode(), ""))
+        # Only the accepted calls reached the scheduler, and each was answered OK.
+        received = host.output().count("received message via gRPC to=slow.in")
+        self.assertEqual(received, total_ok)
+        # gRPC may add a few threads for the first burst; more bursts add none.
+        self.assertLessEqual(peaks[0] - threads_before, 6, peaks)
+        self.assertLessEqual(max(peaks[1:]), peaks[0] + 1, peaks)
+        self.assertIsNone(host.proc.poll())
+        self.assertEqual(host.stop(), 0, host.output())
+        print("\nmax-inflight %d: 3 bursts of 200, %d accepted; threads %d, peaks per burst %s" %
+              (self.LIMIT, received, threads_before, peaks))
+
+
+class BlockedWorkersTest(unittest.TestCase):
+    """A blocking component that holds every worker (sleepy for a long time):
+    its callers get DEADLINE_EXCEEDED on time, and non-blocking nodes keep
+    answering, because they never wait for a worker."""
+
+    def test_every_worker_blocked(self):
+        host = Host(write_flow(FLOW), plugins=["test-module"],
+                    args=["--worker-threads", "2", "--grace-period", "1s"])
+        self.addCleanup(host.kill)
+        host.start()
+        client = Client(host.address)
+        self.addCleanup(client.close)
+        # Two calls occupy both workers for 6 s; more queue behind them.
+        hogs = [send_async(client, "slow.in", json.dumps({"ms": 6000}), timeout=1.0) for _ in range(6)]
+        t0 = time.monotonic()
+        for i in range(50):
+            self.assertEqual(client.send("relay.in", str(i), timeout=2), ("OK", str(i).encode(), ""))
+        for f in hogs:
+            self.assertEqual(outcome(f)[0], "DEADLINE_EXCEEDED")
+        self.assertLess(time.monotonic() - t0, 3.0)
+        self.assertEqual(client.send("slow.in", '{"ms":0}', timeout=0.5)[0], "DEADLINE_EXCEEDED")
+        self.assertEqual(client.send("echo.in", "1"), ("OK", b"1", ""))
+        # SIGTERM: the host waits for the two running sleeps (it cannot
+        # interrupt a blocking handler), then exits 0.
+        t_sig = time.monotonic()
+        self.assertEqual(host.stop(timeout=20), 0, host.output())
+        self.assertLess(time.monotonic() - t_sig, 8.0)
+
+
+if __name__ == "__main__":
+    unittest.main()
