@@ -72,7 +72,7 @@ po::options_description RunDescription(RunOptions& o) {
       ("plugin-dir", po::value<std::string>(), ("directory of plugin .so files (default: " + DefaultPluginDir() + ")").c_str())
       ("plugin", po::value<std::vector<std::string>>(), "module or file names to serve (default: all)")
       ("flow", po::value<std::vector<std::string>>(), "flow YAML file (repeatable)")
-      ("listen", po::value<std::string>(&o.listen)->default_value(o.listen), "gRPC listen HOST:PORT (port 0: any)")
+      ("listen", po::value<std::string>(&o.listen)->default_value(o.listen), "gRPC listen HOST:PORT (port 0: any) or unix:PATH")
       ("peer", po::value<std::vector<std::string>>(), "MODULE=ADDR of a host serving MODULE (repeatable)")
       ("discovery-template", po::value<std::string>(&o.discovery_template), "target template with {module}")
       ("tls-cert", po::value<std::string>(&o.tls.cert), "PEM certificate chain")
@@ -224,7 +224,8 @@ Options ParseOptions(int argc, const char* const argv[], const std::map<std::str
     if (vm.count("plugin")) o.plugins = SplitList(vm["plugin"].as<std::vector<std::string>>());
     if (vm.count("flow")) o.flows = SplitList(vm["flow"].as<std::vector<std::string>>());
     if (o.flows.empty()) throw UsageError("run: at least one --flow FILE is required");
-    CheckHostPort("--listen", o.listen);
+    // HOST:PORT, or a Unix socket (unix:PATH) for hosts on one machine.
+    if (o.listen.rfind("unix:", 0) != 0 || o.listen.size() == 5) CheckHostPort("--listen", o.listen);
     if (vm.count("peer")) {
       for (const auto& p : SplitList(vm["peer"].as<std::vector<std::string>>())) {
         size_t eq = p.find('=');

@@ -35,6 +35,7 @@ int WaitForSignal(const sigset_t& set, std::chrono::milliseconds timeout) {
 }
 
 std::string BoundAddress(const std::string& listen, int port) {
+  if (listen.rfind("unix:", 0) == 0) return listen;
   return listen.substr(0, listen.rfind(':')) + ":" + std::to_string(port);
 }
 

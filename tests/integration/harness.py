@@ -70,9 +70,10 @@ def write_flow(text, directory=None):
 class Host:
     """One `tinyhost run` process; output is collected line by line."""
 
-    def __init__(self, flows, plugins=None, plugin_dir=None, port=0, peers=None, args=(), env=None):
+    def __init__(self, flows, plugins=None, plugin_dir=None, port=0, peers=None, args=(), env=None, listen=None):
         self.plugin_dir = plugin_dir or all_plugins_dir()
-        self.cmd = [TINYHOST, "run", "--plugin-dir", self.plugin_dir, "--listen", f"127.0.0.1:{port}"]
+        self.listen = listen or f"127.0.0.1:{port}"
+        self.cmd = [TINYHOST, "run", "--plugin-dir", self.plugin_dir, "--listen", self.listen]
         for p in plugins or []:
             self.cmd += ["--plugin", p]
         for f in flows if isinstance(flows, (list, tuple)) else [flows]:
@@ -92,11 +93,12 @@ class Host:
                                      env=self.env)
         threading.Thread(target=self._read, args=(self.proc,), daemon=True).start()
         if wait:
-            line = self.wait_for(r"serving address=\S+:(\d+)", timeout=20)
+            line = self.wait_for(r"serving address=\S+", timeout=20)
             if not line:
                 self.kill()
                 raise AssertionError("host did not start:\n" + self.output())
-            self.port = int(re.search(r"serving address=\S+:(\d+)", line).group(1))
+            m = re.search(r"serving address=\S+:(\d+)", line)
+            self.port = int(m.group(1)) if m and not self.listen.startswith("unix:") else None
         return self
 
     def _read(self, proc):
@@ -107,7 +109,7 @@ class Host:
 
     @property
     def address(self):
-        return f"127.0.0.1:{self.port}"
+        return self.listen if self.listen.startswith("unix:") else f"127.0.0.1:{self.port}"
 
     def output(self):
         with self.lock:
