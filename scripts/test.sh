@@ -5,9 +5,9 @@
 #   2. each libFuzzer target over its seed corpus (deterministic replay, so a
 #      CI run never fails by chance; FUZZ_SECONDS=N fuzzes N seconds each;
 #      TINYHOST_FUZZ=0 skips);
-#   3. with TINYHOST_SANITIZE=1, the same suite built with AddressSanitizer +
-#      UndefinedBehaviorSanitizer in build-asan/ (off by default: from scratch
-#      it roughly doubles the build time on a 2-core machine).
+#   3. the same suite built with AddressSanitizer + UndefinedBehaviorSanitizer
+#      in build-asan/ (TINYHOST_SANITIZE=0 skips it; from scratch it roughly
+#      doubles the build time).
 # Extra arguments go to the first ctest (e.g. -R scheduler).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,7 +19,7 @@ if [ "${TINYHOST_FUZZ:-1}" = 1 ]; then
   FUZZ_SECONDS=${FUZZ_SECONDS:-0} ./scripts/fuzz.sh
 fi
 
-if [ "${TINYHOST_SANITIZE:-0}" = 1 ]; then
+if [ "${TINYHOST_SANITIZE:-1}" = 1 ]; then
   SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
   if [ ! -f build-asan/build.ninja ]; then
     cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug \
