@@ -120,13 +120,14 @@ def free_port():
 
 
 class Host:
-    def __init__(self, name, plugins, port, peer_module, peer_port, plugin_dir, flow, log_dir):
+    def __init__(self, name, plugins, port, peers, plugin_dir, flow, log_dir):
         self.name = name
         self.log_path = os.path.join(log_dir, f"host-{name}.log")
         self.log = open(self.log_path, "w")
         cmd = [TINYHOST, "run", "--plugin-dir", plugin_dir, "--plugin", plugins, "--flow", flow,
-               "--listen", f"127.0.0.1:{port}", "--peer", f"{peer_module}=127.0.0.1:{peer_port}",
-               "--reload-interval", "0", "--grace-period", "5s"]
+               "--listen", f"127.0.0.1:{port}", "--reload-interval", "0", "--grace-period", "5s"]
+        for module, peer_port in peers.items():
+            cmd += ["--peer", f"{module}=127.0.0.1:{peer_port}"]
         self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT)
 
     def text(self):
@@ -193,6 +194,10 @@ class Stats:
 
 
 stop = threading.Event()
+
+
+class Abort(Exception):
+    """The soak cannot go on: a host did not start or died."""
 
 
 def grpc_caller(i, address, stats):
@@ -274,19 +279,19 @@ def main():
 
     signal.signal(signal.SIGTERM, on_term)
     try:
-        a = Host("A", "common-module", pa, "test-module", pb, plugin_dir, flow, work)
-        b = Host("B", "test-module,http-module", pb, "common-module", pa, plugin_dir, flow, work)
+        a = Host("A", "common-module", pa, {"test-module": pb, "http-module": pb}, plugin_dir, flow, work)
+        b = Host("B", "test-module,http-module", pb, {"common-module": pa}, plugin_dir, flow, work)
         hosts = [a, b]
         for h in hosts:
             if not h.wait_for(r"serving address=", 30):
-                raise SystemExit(f"soak: host {h.name} did not start:\n{h.text()}")
+                raise Abort(f"host {h.name} did not start:\n{h.text()[-3000:]}")
         m = b.wait_for(r"http server listening address=127\.0\.0\.1:(\d+)", 30)
         if not m:
-            raise SystemExit(f"soak: http_server did not listen:\n{b.text()}")
+            raise Abort(f"http_server did not listen:\n{b.text()[-3000:]}")
         http_port = int(m.group(1))
         for h, mod in ((a, "test-module"), (b, "common-module")):
             if not h.wait_for(r"connected to module module=" + mod, 30):
-                raise SystemExit(f"soak: host {h.name} did not connect to {mod}:\n{h.text()}")
+                raise Abort(f"host {h.name} did not connect to {mod}:\n{h.text()[-3000:]}")
 
         idle = {h.name: h.status() for h in hosts}
         print(f"soak: {MINUTES:g} min measured after {WARMUP:g} s warm-up; {GRPC_CLIENTS} gRPC + {HTTP_CLIENTS} HTTP "
@@ -316,7 +321,7 @@ def main():
             time.sleep(min(0.5, max(0.0, end_at - time.monotonic())))
             for h in hosts:
                 if h.proc.poll() is not None:
-                    raise SystemExit(f"soak: host {h.name} died with {h.proc.returncode}:\n{h.text()[-3000:]}")
+                    raise Abort(f"host {h.name} died with {h.proc.returncode}; last lines of {h.log_path}:\n{h.text()[-3000:]}")
             if time.monotonic() >= next_report:
                 next_report += REPORT
                 req, err = stats.totals()
@@ -351,6 +356,8 @@ def main():
                   f"(x{factor:.2f} of start, limit x{RSS_FACTOR:g})", flush=True)
             if factor > RSS_FACTOR:
                 failures.append(f"host {h.name} RSS grew x{factor:.2f} (limit x{RSS_FACTOR:g})")
+    except Abort as e:
+        failures.append(str(e))
     except KeyboardInterrupt:
         failures.append("interrupted")
     finally:

@@ -181,9 +181,13 @@ void ClientPool::Send(const std::string& module, const std::string& to, const st
       if (spdlog::should_log(spdlog::level::debug))
         spdlog::debug("gRPC send failed module={} to={} code={} error={}", rpc->module, rpc->request.to(),
                       static_cast<int>(status.error_code()), LogValue(status.error_message()));
-      const std::string& msg = status.error_message();
-      tiny_result r{static_cast<int32_t>(status.error_code()), {},
-                    {reinterpret_cast<const uint8_t*>(msg.data()), msg.size()}};
+      // The pool never cancels a call itself, so CANCELLED means the peer
+      // dropped it (its server shut down): to the caller, the peer is down.
+      bool peer_dropped = status.error_code() == grpc::StatusCode::CANCELLED;
+      std::string msg = peer_dropped ? "peer " + rpc->module + " dropped the call: " + status.error_message()
+                                     : status.error_message();
+      int32_t code = peer_dropped ? TINY_STATUS_UNAVAILABLE : static_cast<int32_t>(status.error_code());
+      tiny_result r{code, {}, {reinterpret_cast<const uint8_t*>(msg.data()), msg.size()}};
       rpc->call->TryComplete(r);
       return;
     }

@@ -217,6 +217,11 @@ void Scheduler::Invoke(const std::shared_ptr<Node>& node, std::string_view port,
   if (node->type->blocking || t_inline_depth >= options_.max_inline_depth) {
     ThreadPool& pool = node->type->blocking ? workers_ : dispatch_;
     bool posted = pool.Post([this, node, port = std::string(port), data = std::string(data), call] {
+      // The caller may have given up while this waited for a worker.
+      if (call->context.deadline != Clock::time_point::max() && call->context.deadline <= Clock::now()) {
+        FailCall(call, TINY_STATUS_DEADLINE_EXCEEDED, "deadline exceeded while queued for " + node->name);
+        return;
+      }
       RunHandle(*node, port.c_str(), data, call);
     });
     if (!posted) FailCall(call, TINY_STATUS_UNAVAILABLE, "host is shutting down");

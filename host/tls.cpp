@@ -237,6 +237,7 @@ int StagedFile::Make(const std::string& content, std::string& error) {
     error = std::string("memfd_create: ") + std::strerror(errno);
     return -1;
   }
+  fchmod(fd, 0400);  // it holds the private key
   size_t done = 0;
   while (done < content.size()) {
     ssize_t n = write(fd, content.data() + done, content.size() - done);
