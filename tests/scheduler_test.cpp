@@ -29,18 +29,24 @@ FlowSet Flow(const std::string& yaml) {
   return ParseFlows({{"test.yaml", yaml}}, Registry(), [](std::string_view) { return false; });
 }
 
+// Delivers `data` to node.port and waits for the answer.
+Answer SendVia(Scheduler& scheduler, const std::string& node, const std::string& port, const std::string& data,
+               CallContext ctx = {}) {
+  auto* call = new RecordingCall(std::move(ctx));
+  auto state = call->state;
+  scheduler.DeliverToAddress(node, port, "test.out", data, call);
+  auto answer = state->Wait();
+  REQUIRE(answer.has_value());
+  return *answer;
+}
+
 struct Host {
   explicit Host(const std::string& yaml, SchedulerOptions options = {}) : scheduler(Registry(), options) {
     auto errors = scheduler.Reconcile(Flow(yaml));
     REQUIRE(errors.empty());
   }
   Answer Send(const std::string& node, const std::string& port, const std::string& data, CallContext ctx = {}) {
-    auto* call = new RecordingCall(std::move(ctx));
-    auto state = call->state;
-    scheduler.DeliverToAddress(node, port, "test.out", data, call);
-    auto answer = state->Wait();
-    REQUIRE(answer.has_value());
-    return *answer;
+    return SendVia(scheduler, node, port, data, std::move(ctx));
   }
   Scheduler scheduler;
 };
@@ -210,13 +216,9 @@ TEST_CASE("a node of a module nobody serves is UNAVAILABLE: module not discovere
                           [](std::string_view m) { return m == "elsewhere"; });
   Scheduler scheduler(r, {});
   REQUIRE(scheduler.Reconcile(flows).empty());
-  auto* call = new RecordingCall();
-  auto state = call->state;
-  scheduler.DeliverToAddress("far", "in", "t", "{}", call);
-  auto a = state->Wait();
-  REQUIRE(a);
-  CHECK(a->status == TINY_STATUS_UNAVAILABLE);
-  CHECK(a->error == "module not discovered: elsewhere");
+  Answer a = SendVia(scheduler, "far", "in", "{}");
+  CHECK(a.status == TINY_STATUS_UNAVAILABLE);
+  CHECK(a.error == "module not discovered: elsewhere");
 }
 
 TEST_CASE("a passed deadline is DEADLINE_EXCEEDED before delivery") {
@@ -234,12 +236,7 @@ TEST_CASE("reconcile keeps unchanged nodes, replaces changed ones and rewires ed
                 "  - {name: c, module: test-module, component: counter, settings: {start: " + std::to_string(start) +
                 "}}\n  - {name: e, module: test-module, component: echo}\n");
   };
-  auto send = [&](const char* node) {
-    auto* call = new RecordingCall();
-    auto state = call->state;
-    scheduler.DeliverToAddress(node, "in", "t", R"({"v":1})", call);
-    return *state->Wait();
-  };
+  auto send = [&](const char* node) { return SendVia(scheduler, node, "in", R"({"v":1})"); };
   REQUIRE(scheduler.Reconcile(flow(0, "c")).empty());
   CHECK(send("a").data == R"({"count":1})");
   auto c_before = scheduler.graph()->Find("c")->local;
@@ -268,10 +265,7 @@ TEST_CASE("settings a component rejects keep that node down and report it") {
   auto errors = scheduler.Reconcile(Flow("nodes:\n  - {name: p, module: test-module, component: picky, settings: {reject: true}}\n"));
   REQUIRE(errors.size() == 1);
   CHECK(errors[0] == "test.yaml: node 'p': settings: reject was set");
-  auto* call = new RecordingCall();
-  auto state = call->state;
-  scheduler.DeliverToAddress("p", "in", "t", "{}", call);
-  CHECK(state->Wait()->status == TINY_STATUS_UNAVAILABLE);
+  CHECK(SendVia(scheduler, "p", "in", "{}").status == TINY_STATUS_UNAVAILABLE);
 }
 
 TEST_CASE("shutdown answers calls a node still holds") {
