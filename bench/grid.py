@@ -257,6 +257,8 @@ def run_h2load(port, to, conns, streams):
 
 def wrk_time_us(s):
     m = re.match(r"([\d.]+)(us|ms|s|m)", s)
+    if not m:
+        raise ValueError(f"unreadable wrk latency {s!r}")
     v, unit = float(m.group(1)), m.group(2)
     return v * {"us": 1, "ms": 1e3, "s": 1e6, "m": 60e6}[unit]
 
@@ -273,7 +275,10 @@ def run_wrk(port, conns, duration=None):
         raise RuntimeError("wrk failed:\n" + text + out.stderr)
     if "Non-2xx" in text or "Socket errors" in text:
         raise RuntimeError("wrk saw errors:\n" + text)
-    return float(m.group(1)), wrk_time_us(p50.group(1)), wrk_time_us(p99.group(1))
+    try:
+        return float(m.group(1)), wrk_time_us(p50.group(1)), wrk_time_us(p99.group(1))
+    except (AttributeError, ValueError) as e:
+        raise RuntimeError(f"cannot read wrk's latency ({e}):\n{text}") from None
 
 
 def check_http(port):

@@ -2,9 +2,9 @@
 # Sets up, builds, and runs every test:
 #   1. the build in build/ and its ctest suite (unit, loader fixtures, real
 #      hosts over loopback, HTTP, packaging);
-#   2. each libFuzzer target over its seed corpus (deterministic replay, so a
-#      CI run never fails by chance; FUZZ_SECONDS=N fuzzes N seconds each;
-#      TINYHOST_FUZZ=0 skips);
+#   2. each libFuzzer target (clang, ASan+UBSan) fuzzed for FUZZ_SECONDS
+#      (default 30) from the seed corpus in tests/fuzz/corpus; every seed runs
+#      first. FUZZ_SECONDS=0 only replays the seeds; TINYHOST_FUZZ=0 skips;
 #   3. the same suite built with AddressSanitizer + UndefinedBehaviorSanitizer
 #      in build-asan/ (TINYHOST_SANITIZE=0 skips it; from scratch it roughly
 #      doubles the build time).
@@ -16,7 +16,7 @@ cd "$(dirname "$0")/.."
 ctest --test-dir build --output-on-failure --timeout 1500 "$@"
 
 if [ "${TINYHOST_FUZZ:-1}" = 1 ]; then
-  FUZZ_SECONDS=${FUZZ_SECONDS:-0} ./scripts/fuzz.sh
+  FUZZ_SECONDS=${FUZZ_SECONDS:-30} ./scripts/fuzz.sh
 fi
 
 if [ "${TINYHOST_SANITIZE:-1}" = 1 ]; then

@@ -277,6 +277,52 @@ TEST_CASE("http_server answers 504 when the flow is slower than the timeout, and
   CHECK(next.body() == "on time");
 }
 
+TEST_CASE("http_server's timeout: busy connections stay open, idle and stalled ones close, a slow flow gets 504") {
+  ServerFixture f;
+  f.h.on_emit([](const Emitted& e) -> Result {
+    if (e.port != "request") return {};
+    return answer({{"body", "ok"}});
+  });
+  uint16_t port = f.start({{"timeout", 300}});
+
+  // A connection that keeps sending requests for several timeouts in a row
+  // is never cut: each request starts a new time limit. (The pauses are the
+  // client's pace, not a wait for the server.)
+  Client busy(port);
+  auto begin = std::chrono::steady_clock::now();
+  int answered = 0;
+  while (std::chrono::steady_clock::now() - begin < 1200ms) {
+    Response r = busy.request(http::verb::get, "/busy");
+    CHECK(r.result_int() == 200);
+    CHECK(r.body() == "ok");
+    ++answered;
+    std::this_thread::sleep_for(60ms);
+  }
+  CHECK(answered >= 5);
+
+  // Idle after a request, or stalled in the middle of its header: closed
+  // after the timeout (peer_closed gives up after 10 s).
+  Client idle(port);
+  CHECK(idle.request(http::verb::get, "/idle").body() == "ok");
+  Client stalled(port);
+  stalled.write_raw("GET /stalled HTTP/1.1\r\nHost: x\r\n");
+  CHECK(idle.peer_closed());
+  CHECK(stalled.peer_closed());
+
+  // A connection that had answered requests still gets its 504 when the
+  // flow stops answering, and its next answered request works.
+  Client c(port);
+  for (int i = 0; i < 3; ++i) CHECK(c.request(http::verb::get, "/quick").body() == "ok");
+  f.h.hold_emits(true);
+  Response late = c.request(http::verb::get, "/late");
+  CHECK(late.result_int() == 504);
+  f.h.hold_emits(false);
+  f.h.answer_held(answer({{"body", "too late"}}));
+  Response after = c.request(http::verb::get, "/after");
+  CHECK(after.result_int() == 200);
+  CHECK(after.body() == "ok");
+}
+
 TEST_CASE("http_server keeps connections alive and closes on Connection: close and HTTP/1.0") {
   ServerFixture f;
   std::atomic<int> n{0};

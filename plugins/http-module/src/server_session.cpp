@@ -33,7 +33,7 @@ bool is_http_error(const beast::error_code& ec) {
 }  // namespace
 
 Session::Session(tcp::socket socket, std::shared_ptr<ServerShared> shared)
-    : stream_(std::move(socket)), deadline_(stream_.get_executor()), shared_(std::move(shared)) {
+    : stream_(std::move(socket)), timer_(stream_.get_executor()), shared_(std::move(shared)) {
   beast::error_code ec;
   auto ep = stream_.socket().remote_endpoint(ec);
   remote_ = ec ? std::string("unknown") : endpoint_text(ep);
@@ -62,8 +62,9 @@ void Session::read_header() {
   parser_.emplace();
   parser_->header_limit(kHeaderLimit);
   parser_->body_limit(shared_->config.max_body_size);
-  // Idle keep-alive and slow clients both end after `timeout`.
-  stream_.expires_after(shared_->config.timeout);
+  // Idle keep-alive and slow clients both end `timeout` after the read
+  // starts (header and body together).
+  set_deadline(std::chrono::steady_clock::now() + shared_->config.timeout);
   http::async_read_header(stream_, buffer_, *parser_,
                           [self = shared_from_this()](beast::error_code ec, size_t) { self->on_header(ec); });
 }
@@ -77,7 +78,6 @@ void Session::on_header(beast::error_code ec) {
   // The body is within the limit (else the header read failed with
   // body_limit): let a client that waits for "100 Continue" send it.
   if (req.version() >= 11 && beast::iequals(req[http::field::expect], "100-continue")) {
-    stream_.expires_after(shared_->config.timeout);
     net::async_write(stream_, net::buffer(kContinue.data(), kContinue.size()),
                      [self = shared_from_this()](beast::error_code wec, size_t) {
                        if (self->closing_) return;
@@ -90,7 +90,6 @@ void Session::on_header(beast::error_code ec) {
 }
 
 void Session::read_body() {
-  stream_.expires_after(shared_->config.timeout);
   http::async_read(stream_, buffer_, *parser_,
                    [self = shared_from_this()](beast::error_code ec, size_t) { self->on_body(ec); });
 }
@@ -131,18 +130,19 @@ void Session::dispatch_request() {
 
   const uint64_t seq = ++seq_;
   awaiting_ = true;
-  stream_.expires_never();  // nothing is read while the flow works
-  deadline_.expires_after(shared_->config.timeout);
-  // This wait also keeps the session alive until the answer or the timeout.
-  deadline_.async_wait([self = shared_from_this(), seq](beast::error_code ec) { self->on_deadline(seq, ec); });
+  // The flow has `timeout` to answer. The armed timer also keeps the
+  // session alive until the answer or the timeout.
+  set_deadline(std::chrono::steady_clock::now() + shared_->config.timeout);
 
   std::weak_ptr<Session> weak = weak_from_this();
   std::shared_ptr<ServerShared> shared = shared_;
   ServerHooks::Answer answer = [weak, shared, seq](tiny::Result result) {
-    std::lock_guard<std::mutex> lock(shared->gate_mu);
+    std::shared_lock<std::shared_mutex> lock(shared->gate_mu);
     if (!shared->open) return;  // the runtime shut down: answer nothing more
     if (auto self = weak.lock()) {
-      net::post(self->stream_.get_executor(), [self, seq, result = std::move(result)]() mutable {
+      // In place when already on the session's strand (an inline flow),
+      // else posted to it.
+      net::dispatch(self->stream_.get_executor(), [self, seq, result = std::move(result)]() mutable {
         self->on_answer(seq, std::move(result));
       });
     }
@@ -158,26 +158,48 @@ void Session::dispatch_request() {
 void Session::on_answer(uint64_t seq, tiny::Result answer) {
   if (closing_ || seq != seq_ || !awaiting_) return;  // late: already answered 504
   awaiting_ = false;
-  deadline_.cancel();
   std::string problem;
   HttpResponse res = response_from_answer(answer, facts_, problem);
   if (!problem.empty()) shared_->log(TINY_LOG_ERROR, "http request " + request_line_ + ": " + problem);
   send(std::move(res), false);
 }
 
-void Session::on_deadline(uint64_t seq, beast::error_code ec) {
-  if (ec == net::error::operation_aborted || closing_ || seq != seq_ || !awaiting_) return;
-  awaiting_ = false;
-  shared_->log(TINY_LOG_WARN, "http request " + request_line_ + ": flow did not answer within " +
-                                  std::to_string(shared_->config.timeout.count()) + " ms");
-  send(text_response(http::status::gateway_timeout, "the flow did not answer in time\n", facts_), false);
+void Session::set_deadline(std::chrono::steady_clock::time_point at) {
+  deadline_ = at;
+  // An armed timer that fires no later than `at` re-arms itself then.
+  if (timer_armed_ && timer_.expiry() <= at) return;
+  arm_timer(at);
+}
+
+void Session::arm_timer(std::chrono::steady_clock::time_point at) {
+  timer_armed_ = true;
+  timer_.expires_at(at);  // aborts a pending wait; its handler is stale by generation
+  timer_.async_wait([self = shared_from_this(), generation = ++timer_generation_](beast::error_code ec) {
+    self->on_timer(generation, ec);
+  });
+}
+
+void Session::on_timer(uint64_t generation, beast::error_code ec) {
+  if (generation != timer_generation_) return;  // superseded by a later arm_timer
+  timer_armed_ = false;
+  if (ec == net::error::operation_aborted || closing_) return;
+  if (std::chrono::steady_clock::now() < deadline_) return arm_timer(deadline_);
+  if (awaiting_) {
+    awaiting_ = false;  // a late answer carries this seq_ and finds nothing awaiting
+    shared_->log(TINY_LOG_WARN, "http request " + request_line_ + ": flow did not answer within " +
+                                    std::to_string(shared_->config.timeout.count()) + " ms");
+    return send(text_response(http::status::gateway_timeout, "the flow did not answer in time\n", facts_), false);
+  }
+  // Reading (idle keep-alive, a stalled client), writing (a client that
+  // does not read its response) or lingering: the connection is done.
+  do_close();
 }
 
 void Session::send(HttpResponse res, bool force_close) {
   if (force_close) res.keep_alive(false);
   bool close = !res.keep_alive();
   out_ = std::make_shared<HttpResponse>(std::move(res));
-  stream_.expires_after(shared_->config.timeout);
+  set_deadline(std::chrono::steady_clock::now() + shared_->config.timeout);
   http::async_write(stream_, *out_, [self = shared_from_this(), close](beast::error_code ec, size_t) {
     self->on_written(close, ec);
   });
@@ -205,7 +227,7 @@ void Session::linger_close() {
 }
 
 void Session::drain() {
-  stream_.expires_at(linger_until_);
+  set_deadline(linger_until_);
   stream_.async_read_some(net::buffer(drain_buf_), [self = shared_from_this()](beast::error_code ec, size_t n) {
     if (self->closing_) return;
     self->drained_ += n;
@@ -218,7 +240,7 @@ void Session::do_close() {
   if (closing_) return;
   closing_ = true;
   awaiting_ = false;
-  deadline_.cancel();
+  timer_.cancel();
   beast::error_code ec;
   stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
   stream_.close();

@@ -2,9 +2,19 @@
 // connections share with the runtime.
 //
 // Threads: everything a Session does runs on its own strand. The flow's
-// answer arrives on any thread (the emit callback) and is posted onto the
-// strand; the `gate` makes sure nothing is posted once the runtime shut
+// answer arrives on any thread (the emit callback) and is dispatched onto
+// the strand: in place when the flow answered inline on the strand (the
+// common case: non-blocking components run on the emitting thread), else
+// posted. The `gate` makes sure nothing is posted once the runtime shut
 // down, because the io_context may be gone by then.
+//
+// Time limits: one timer per session enforces them all (idle keep-alive,
+// a slow or stalled client, the flow's answer, a slow reader of the
+// response, the linger after a close). Each phase only stores its deadline
+// (`set_deadline`); the timer, armed at most once at a time, re-arms itself
+// when it fires before the current deadline. So a request costs no timer
+// operations at all, where Beast's per-operation timeouts cost an arm and a
+// cancel (and a handler run) per read and per write.
 #pragma once
 
 #include <array>
@@ -16,6 +26,7 @@
 #include <boost/beast/http/parser.hpp>
 #include <memory>
 #include <mutex>
+#include <shared_mutex>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -35,10 +46,11 @@ struct ServerShared {
   ServerConfig config;
   ServerHooks hooks;
 
-  // Open while the runtime runs. An answer callback posts onto a session's
-  // strand only under this lock while open, so shutdown (which closes it
-  // first) knows no post can race the io_context's destruction.
-  std::mutex gate_mu;
+  // Open while the runtime runs. An answer callback dispatches onto a
+  // session's strand only under this lock (shared) while open, so shutdown
+  // (which closes it first, exclusively) knows no post can race the
+  // io_context's destruction.
+  std::shared_mutex gate_mu;
   bool open = true;
 
   std::atomic<bool> stopping{false};
@@ -73,7 +85,9 @@ class Session : public std::enable_shared_from_this<Session> {
   void on_read_error(beast::error_code ec);
   void dispatch_request();
   void on_answer(uint64_t seq, tiny::Result answer);
-  void on_deadline(uint64_t seq, beast::error_code ec);
+  void set_deadline(std::chrono::steady_clock::time_point at);
+  void arm_timer(std::chrono::steady_clock::time_point at);
+  void on_timer(uint64_t generation, beast::error_code ec);
   void send(HttpResponse res, bool force_close);
   void on_written(bool close, beast::error_code ec);
   void reject(http::status status, std::string_view text);
@@ -84,7 +98,7 @@ class Session : public std::enable_shared_from_this<Session> {
   beast::tcp_stream stream_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
-  net::steady_timer deadline_;  // the flow's answer time limit
+  net::steady_timer timer_;  // enforces deadline_ (see "Time limits" above)
   std::shared_ptr<ServerShared> shared_;
   std::string remote_;
 
@@ -94,6 +108,9 @@ class Session : public std::enable_shared_from_this<Session> {
   uint64_t seq_ = 0;          // the request being answered; late answers carry an older one
   bool awaiting_ = false;     // a request is waiting for the flow's answer
   bool closing_ = false;
+  std::chrono::steady_clock::time_point deadline_;  // of the current phase
+  uint64_t timer_generation_ = 0;  // bumped per wait; an older wait's handler is stale
+  bool timer_armed_ = false;
   std::shared_ptr<HttpResponse> out_;  // alive while being written
   std::array<char, 4096> drain_buf_{};
   size_t drained_ = 0;
