@@ -41,23 +41,27 @@ DEADLINE_MS = int(ENV.get("BENCH_DEADLINE_MS", "10000"))
 OUT_DIR = ENV.get("BENCH_OUT", os.path.join(BUILD, "bench-results"))
 DATA = ENV.get("BENCH_DATA", '{"x":1,"msg":"hello"}')
 
-TINYHOST = os.path.join(BUILD, "host", "tinyhost")
+# BENCH_HOST_BUILD: take the host side (tinyhost, test-module, the plugins)
+# from another build tree, e.g. an older commit's, to measure before/after
+# against the same baselines and load generators (docs/performance.md).
+HOST_BUILD = ENV.get("BENCH_HOST_BUILD") or BUILD
+TINYHOST = os.path.join(HOST_BUILD, "host", "tinyhost")
 BASELINE = os.path.join(BUILD, "bench", "tiny_bench_baseline_server")
 CLIENT = os.path.join(BUILD, "bench", "tiny_bench_load_client")
 BEAST = os.path.join(BUILD, "bench", "tiny_bench_beast_server")
 MICRO_BIN = os.path.join(BUILD, "bench", "tiny_bench_micro")
-TEST_MODULE = os.path.join(BUILD, "tests", "plugins", "test-module.so")
-COMMON_MODULE = os.path.join(BUILD, "plugins", "common-module.so")
+TEST_MODULE = os.path.join(HOST_BUILD, "tests", "plugins", "test-module.so")
+COMMON_MODULE = os.path.join(HOST_BUILD, "plugins", "common-module.so")
 
 
 def find_http_module():
     if ENV.get("BENCH_HTTP_MODULE_SO"):
         return ENV["BENCH_HTTP_MODULE_SO"]
-    for p in (os.path.join(BUILD, "plugins", "http-module.so"),
-              os.path.join(BUILD, "bench-http-module", "http-module.so")):
+    for p in (os.path.join(HOST_BUILD, "plugins", "http-module.so"),
+              os.path.join(HOST_BUILD, "bench-http-module", "http-module.so")):
         if os.path.exists(p):
             return p
-    for root, _, files in os.walk(BUILD):
+    for root, _, files in os.walk(HOST_BUILD):
         if "http-module.so" in files:
             return os.path.join(root, "http-module.so")
     return None
@@ -269,8 +273,10 @@ def run_wrk(port, conns, duration=None):
                          capture_output=True, text=True, timeout=(duration or DURATION) + 60)
     text = out.stdout
     m = re.search(r"Requests/sec:\s+([\d.]+)", text)
-    p50 = re.search(r"50%\s+(\S+)", text)
-    p99 = re.search(r"99%\s+(\S+)", text)
+    # The percentile lines of --latency; the "+/- Stdev" column also ends
+    # in "%" (e.g. "98.50%"), hence anchored at the line start.
+    p50 = re.search(r"^\s+50%\s+(\S+)", text, re.M)
+    p99 = re.search(r"^\s+99%\s+(\S+)", text, re.M)
     if out.returncode != 0 or not m:
         raise RuntimeError("wrk failed:\n" + text + out.stderr)
     if "Non-2xx" in text or "Socket errors" in text:

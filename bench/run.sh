@@ -30,6 +30,9 @@
 #   BENCH_DATA        ['{"x":1,"msg":"hello"}']  the Message.data sent
 #   BENCH_HTTP_MODULE [ON]     build plugins/http-module for the HTTP row when the top level does not
 #   BENCH_HTTP_MODULE_SO       an http-module.so to use for the HTTP row instead
+#   BENCH_HOST_BUILD  [the build dir]  take tinyhost, test-module.so and the
+#                              plugins from this build tree instead (an older
+#                              commit's, for a before/after on one machine)
 #   BENCH_OUT         [<build>/bench-results]    where tables and raw JSON go
 set -euo pipefail
 

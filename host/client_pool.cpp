@@ -137,7 +137,7 @@ void ClientPool::RunWatcher() {
       if (state == GRPC_CHANNEL_READY) {
         spdlog::info("connected to module module={} address={}", peer->module, LogValue(peer->target));
       } else if (state == GRPC_CHANNEL_TRANSIENT_FAILURE) {
-        spdlog::warn("failed to connect to module module={} error={}", peer->module,
+        spdlog::info("failed to connect to module module={} error={}", peer->module,
                      LogValue("connection failed to " + peer->target));
       } else {
         spdlog::info("connection state changed module={} address={} state={}", peer->module,

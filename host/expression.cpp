@@ -650,6 +650,18 @@ json FnNumber(Args a) {
   throw EvaluationError("number() cannot convert \"" + std::string(s) + "\" to a number");
 }
 
+// The value a JSON text stands for, e.g. an HTTP request's body.
+json FnParseJson(Args a) {
+  std::string_view s = StringArg("parsejson", *a[0]);
+  json out = json::parse(s, nullptr, false);
+  if (out.is_discarded()) {
+    constexpr size_t kShown = 40;
+    throw EvaluationError("parsejson() got text that is not JSON: \"" + std::string(s.substr(0, kShown)) +
+                          (s.size() > kShown ? "…" : "") + "\"");
+  }
+  return out;
+}
+
 constexpr FunctionSpec kFunctions[] = {
     {"length", 1, 1, FnLength},       {"upper", 1, 1, FnUpper},
     {"lower", 1, 1, FnLower},         {"trim", 1, 1, FnTrim},
@@ -660,6 +672,7 @@ constexpr FunctionSpec kFunctions[] = {
     {"ceil", 1, 1, FnCeil},           {"floor", 1, 1, FnFloor},
     {"round", 1, 1, FnRound},         {"now", 0, 0, FnNow},
     {"string", 1, 1, FnString},       {"number", 1, 1, FnNumber},
+    {"parsejson", 1, 1, FnParseJson},
 };
 constexpr size_t kMaxFunctionArgs = 3;
 

@@ -186,10 +186,9 @@ class Validator {
           if (e["data"]) {
             edge.has_data = true;
             edge.data = YamlToJson(e["data"]);
-            if (!edge.data.is_object()) {
-              node_error(field + ".data", "the mapping must be a map (an object), not " +
-                                              std::string(edge.data.type_name()));
-            } else {
+            // Any template: usually a map; "{{expr}}" makes the whole
+            // message the expression's value (docs/expressions.md).
+            {
               try {
                 edge.mapping = std::make_shared<const Mapping>(Mapping::Compile(edge.data));
               } catch (const MappingError& err) {

@@ -1,5 +1,6 @@
 #include "host/log.h"
 
+#include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/base_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>
 
@@ -11,6 +12,30 @@
 
 namespace tiny::host {
 namespace {
+
+// The level names of --log-level (spdlog itself says "warning" and
+// "critical"), so that what a user sets is what the lines say.
+const char* LevelName(spdlog::level::level_enum level) {
+  switch (level) {
+    case spdlog::level::trace: return "trace";
+    case spdlog::level::debug: return "debug";
+    case spdlog::level::info: return "info";
+    case spdlog::level::warn: return "warn";
+    case spdlog::level::err: return "error";
+    case spdlog::level::critical: return "critical";
+    default: return "off";
+  }
+}
+
+// %^ in the text pattern: the level name as above.
+class LevelFlag final : public spdlog::custom_flag_formatter {
+ public:
+  void format(const spdlog::details::log_msg& msg, const std::tm&, spdlog::memory_buf_t& dest) override {
+    std::string_view name = LevelName(msg.level);
+    dest.append(name.data(), name.data() + name.size());
+  }
+  std::unique_ptr<custom_flag_formatter> clone() const override { return std::make_unique<LevelFlag>(); }
+};
 
 // One JSON object per line, with the message escaped properly.
 class JsonLineSink final : public spdlog::sinks::base_sink<std::mutex> {
@@ -24,7 +49,7 @@ class JsonLineSink final : public spdlog::sinks::base_sink<std::mutex> {
     std::snprintf(stamp, sizeof stamp, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
                   tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
     nlohmann::json line = {{"time", stamp},
-                           {"level", spdlog::level::to_string_view(msg.level).data()},
+                           {"level", LevelName(msg.level)},
                            {"msg", std::string(msg.payload.data(), msg.payload.size())}};
     std::string text = line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     text += '\n';
@@ -42,7 +67,9 @@ void ConfigureLogging(const std::string& level, const std::string& format) {
   std::shared_ptr<spdlog::logger> logger;
   if (format == "text") {
     logger = std::make_shared<spdlog::logger>("tinyhost", std::make_shared<spdlog::sinks::stdout_sink_mt>());
-    logger->set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %l %v", spdlog::pattern_time_type::utc);
+    auto formatter = std::make_unique<spdlog::pattern_formatter>(spdlog::pattern_time_type::utc);
+    formatter->add_flag<LevelFlag>('*').set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %* %v");
+    logger->set_formatter(std::move(formatter));
   } else if (format == "json") {
     logger = std::make_shared<spdlog::logger>("tinyhost", std::make_shared<JsonLineSink>());
   } else {

@@ -71,7 +71,7 @@ po::options_description RunDescription(RunOptions& o) {
   d.add_options()
       ("plugin-dir", po::value<std::string>(), ("directory of plugin .so files (default: " + DefaultPluginDir() + ")").c_str())
       ("plugin", po::value<std::vector<std::string>>(), "module or file names to serve (default: all)")
-      ("flow", po::value<std::vector<std::string>>(), "flow YAML file (repeatable)")
+      ("flow", po::value<std::vector<std::string>>()->multitoken(), "flow YAML files: --flow a.yaml b.yaml, repeatable, or comma-separated")
       ("listen", po::value<std::string>(&o.listen)->default_value(o.listen), "gRPC listen HOST:PORT (port 0: any) or unix:PATH")
       ("peer", po::value<std::vector<std::string>>(), "MODULE=ADDR of a host serving MODULE (repeatable)")
       ("discovery-template", po::value<std::string>(&o.discovery_template), "target template with {module}")
@@ -125,7 +125,15 @@ po::variables_map Parse(const std::vector<std::string>& args, const po::options_
     po::command_line_parser parser(args);
     parser.options(desc).style(po::command_line_style::unix_style ^ po::command_line_style::allow_guessing);
     if (positional) parser.positional(*positional);
-    po::store(parser.run(), vm);
+    po::parsed_options parsed = parser.run();
+    // A word that belongs to no option (a second file after --data, a
+    // typo'd flag without dashes) is an error, never silently dropped.
+    if (!positional)
+      for (const auto& opt : parsed.options)
+        if (opt.position_key >= 0 || opt.string_key.empty())
+          throw UsageError("unexpected argument '" + (opt.original_tokens.empty() ? std::string() : opt.original_tokens[0]) +
+                           "'");
+    po::store(parsed, vm);
     // The environment, below the command line.
     po::parsed_options from_env(&desc);
     for (const auto& [var, value] : env) {

@@ -114,11 +114,14 @@ int RunHost(const RunOptions& o) {
   scheduler_options.default_deadline = o.default_deadline;
   Scheduler scheduler(modules, scheduler_options);
   scheduler.set_remote(&pool);
-  if (auto errors = scheduler.Reconcile(flows); !errors.empty()) {
+  bool environment_failure = false;
+  if (auto errors = scheduler.Reconcile(flows, &environment_failure); !errors.empty()) {
     for (const auto& line : errors) std::cerr << "tinyhost: error: " << line << "\n";
     scheduler.Shutdown();
     modules.DeinitAll();
-    return 2;
+    // A rejected setting is a configuration error (2); a node that could
+    // not start for another reason (a port in use) a runtime failure (1).
+    return environment_failure ? 1 : 2;
   }
 
   ModuleServer server(scheduler, server_options);
@@ -145,8 +148,19 @@ int RunHost(const RunOptions& o) {
     try {
       FlowSet next = LoadFlows(o.flows, modules, reachable);
       auto errors = scheduler.Reconcile(next);
-      for (const auto& line : errors) spdlog::error("reload: {}", line);
-      spdlog::info("flows reloaded nodes={}", next.nodes.size());
+      if (errors.empty()) {
+        flows = std::move(next);
+        spdlog::info("flows reloaded nodes={}", flows.nodes.size());
+      } else {
+        // A node of the new flows refused its settings (or could not
+        // start): the reload is rejected as a whole, like an invalid file,
+        // and the previous flows come back (the nodes that changed are
+        // recreated with their previous settings).
+        for (const auto& line : errors) spdlog::error("reload rejected, the running flows stay: {}", line);
+        for (const auto& line : scheduler.Reconcile(flows))
+          spdlog::error("restoring the previous flows: {}", line);
+        spdlog::warn("previous flows restored nodes={}", flows.nodes.size());
+      }
     } catch (const FlowError& e) {
       for (const auto& line : e.lines()) spdlog::error("reload rejected, the running flows stay: {}", line);
     } catch (const std::exception& e) {

@@ -258,7 +258,8 @@ void Scheduler::RunHandle(Node& node, const char* port, std::string_view data, t
   node.inflight.fetch_sub(1);
 }
 
-bool Scheduler::StartNode(const std::shared_ptr<Node>& node, const std::string& settings, std::string* error) {
+bool Scheduler::StartNode(const std::shared_ptr<Node>& node, const std::string& settings, std::string* error,
+                          bool* environment_failure) {
   timers_.OpenOwner(node.get());
   node->state = NodeState::kStarting;
   try {
@@ -268,6 +269,7 @@ bool Scheduler::StartNode(const std::shared_ptr<Node>& node, const std::string& 
   }
   if (node->instance == nullptr) {
     *error = "the component failed to create an instance";
+    *environment_failure = true;
     node->state = NodeState::kFailed;
     return false;
   }
@@ -281,6 +283,8 @@ bool Scheduler::StartNode(const std::shared_ptr<Node>& node, const std::string& 
   bool answered = call->Wait(std::chrono::seconds(10));
   std::string why = !answered ? "no answer to _settings within 10 s" : call->error;
   bool ok = answered && call->status == TINY_STATUS_OK && call->error.empty();
+  if (!ok && (!answered || (call->status != TINY_STATUS_OK && call->status != TINY_STATUS_INVALID_ARGUMENT)))
+    *environment_failure = true;
   call->Unref();
   if (!ok) {
     *error = why.empty() ? "settings rejected" : why;
@@ -297,7 +301,20 @@ void Scheduler::StopNode(Node& node) {
   if (s == NodeState::kStopped || s == NodeState::kNew) return;
   node.state = NodeState::kStopping;
   timers_.CloseOwner(&node);
-  while (node.inflight.load() != 0) std::this_thread::sleep_for(std::chrono::microseconds(200));
+  // Handlers already running finish first (a blocking one may take long);
+  // say so every 5 s rather than hang silently.
+  const auto began = std::chrono::steady_clock::now();
+  auto next_warning = began + std::chrono::seconds(5);
+  for (int spins = 0; node.inflight.load() != 0; ++spins) {
+    std::this_thread::sleep_for(spins < 50 ? std::chrono::microseconds(200) : std::chrono::microseconds(10000));
+    auto now = std::chrono::steady_clock::now();
+    if (now >= next_warning) {
+      spdlog::warn("waiting for running handlers before destroying node={} running={} waited_ms={}", node.name,
+                   node.inflight.load(),
+                   std::chrono::duration_cast<std::chrono::milliseconds>(now - began).count());
+      next_warning += std::chrono::seconds(5);
+    }
+  }
   if (node.instance) {
     try {
       node.type->desc->destroy(node.instance);
@@ -331,7 +348,8 @@ std::vector<std::shared_ptr<Node>> SinksFirst(const std::vector<std::shared_ptr<
 
 }  // namespace
 
-std::vector<std::string> Scheduler::Reconcile(const FlowSet& flows) {
+std::vector<std::string> Scheduler::Reconcile(const FlowSet& flows, bool* environment_failure) {
+  bool environment = false;
   std::lock_guard<std::mutex> lock(reconcile_mu_);
   auto old_graph = graph();
   auto next = std::make_shared<Graph>();
@@ -406,13 +424,14 @@ std::vector<std::string> Scheduler::Reconcile(const FlowSet& flows) {
     if (!fresh.count(node.get())) continue;
     const NodeSpec* spec = flows.Find(node->name);
     std::string error;
-    if (StartNode(node, spec->effective_settings.empty() ? "{}" : spec->effective_settings, &error)) {
+    if (StartNode(node, spec->effective_settings.empty() ? "{}" : spec->effective_settings, &error, &environment)) {
       spdlog::info("node started node={} module={} component={}", node->name, node->type->module, node->type->name);
     } else {
       errors.push_back(node->file + ": node '" + node->name + "': settings: " + error);
       spdlog::error("node failed to start node={} error={}", node->name, error);
     }
   }
+  if (environment_failure) *environment_failure = environment;
   return errors;
 }
 

@@ -69,8 +69,11 @@ class Scheduler {
 
   // Makes the running nodes match `flows`: creates, re-wires and destroys
   // only what changed. Returns one error line per node whose settings the
-  // component rejected (those nodes stay down). [thread: one at a time]
-  std::vector<std::string> Reconcile(const FlowSet& flows);
+  // component rejected (those nodes stay down). `environment_failure`, if
+  // given, is set when a node failed for a reason other than its settings
+  // (its answer had a status other than OK and INVALID_ARGUMENT, e.g. a port
+  // in use, or it did not answer). [thread: one at a time]
+  std::vector<std::string> Reconcile(const FlowSet& flows, bool* environment_failure = nullptr);
 
   // Destroys every node, sources first. [thread: main]
   void Shutdown();
@@ -94,7 +97,8 @@ class Scheduler {
   // Runs the node's handle for `call` (inline, dispatched or on a worker).
   void Invoke(const std::shared_ptr<Node>& node, std::string_view port, std::string_view data, tiny_call* call);
   void RunHandle(Node& node, const char* port, std::string_view data, tiny_call* call);
-  bool StartNode(const std::shared_ptr<Node>& node, const std::string& settings, std::string* error);
+  bool StartNode(const std::shared_ptr<Node>& node, const std::string& settings, std::string* error,
+                 bool* environment_failure);
   void StopNode(Node& node);
 
   const ModuleRegistry& modules_;

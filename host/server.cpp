@@ -156,6 +156,10 @@ void ModuleServer::Start() {
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
                              static_cast<int>(options_.keepalive_min_time.count()));
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
+  // gRPC sets SO_REUSEPORT on Linux by default: a second host on a taken
+  // port would then start and share the port's connections with the first.
+  // A taken port must be an error instead.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   // Server reflection is a synchronous service: its thread manager would
   // start a thread per concurrent reflection call. Cap it, so that the
   // host's thread count stays bounded whatever the clients do. (Send and
@@ -164,7 +168,8 @@ void ModuleServer::Start() {
   quota.SetMaxThreads(kMaxSyncServerThreads);
   builder.SetResourceQuota(quota);
   server_ = builder.BuildAndStart();
-  if (!server_ || port_ == 0) throw std::runtime_error("cannot listen on " + options_.listen);
+  if (!server_ || port_ == 0)
+    throw std::runtime_error("cannot listen on " + options_.listen + " (address in use, or not an address of this machine)");
   SetServing(false);
   scheduler_.timers().OpenOwner(this);
   ArmSweep();

@@ -239,6 +239,39 @@ class UsageErrorTest(CliTestCase):
     def test_inspect_without_target(self):
         self.assert_one_error_line(tinyhost("inspect"), "inspect")
 
+    def test_stray_words_are_errors_not_dropped(self):
+        cases = [
+            ("run", "--plugin-dir", self.dir, "--check", "--flow", self.flow, "--listen", "127.0.0.1:0", "stray"),
+            ("send", "--address", "127.0.0.1:1", "--to", "a.in", '{"x":1}'),
+            ("send", "--address", "127.0.0.1:1", "--to", "a.in", "--data", "{}", "more"),
+        ]
+        for args in cases:
+            with self.subTest(args=args):
+                self.assert_one_error_line(tinyhost(*args), "unexpected argument", "'%s'" % args[-1])
+
+
+class FlowListTest(CliTestCase):
+    """--flow FILE... takes several files after one flag, repeated flags and commas."""
+
+    def test_every_form_loads_every_file(self):
+        d = fixture_dir("no_op")
+        flows = []
+        for i in range(3):
+            sub = os.path.join(self.tmp, "f%d" % i)
+            os.makedirs(sub)
+            flows.append(write_flow(sub, [("noop-%d" % i, "no-op-module", "noop")]))
+        forms = [
+            ["--flow", *flows],
+            ["--flow", flows[0], "--flow", flows[1], "--flow", flows[2]],
+            ["--flow", ",".join(flows)],
+            ["--flow", flows[0], flows[1], "--flow", flows[2]],
+        ]
+        for form in forms:
+            with self.subTest(form=form):
+                r = tinyhost("run", "--plugin-dir", d, *form, "--check")
+                self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+                self.assertIn("ok: 1 plugins, 3 nodes in 3 flow files", r.stdout)
+
 
 class InspectTest(CliTestCase):
     def check_common_module(self, info):

@@ -323,6 +323,33 @@ TEST_CASE("http_server's timeout: busy connections stay open, idle and stalled o
   CHECK(after.body() == "ok");
 }
 
+TEST_CASE("http_server stops accepting at maxConnections and resumes when a connection closes") {
+  ServerFixture f;
+  f.h.on_emit([](const Emitted& e) -> Result {
+    if (e.port != "request") return {};
+    return answer({{"body", e.data.value("path", "")}});
+  });
+  uint16_t port = f.start({{"maxConnections", 2}});
+  std::optional<Client> a(std::in_place, port);
+  Client b(port);
+  CHECK(a->request(http::verb::get, "/a").body() == "/a");
+  CHECK(b.request(http::verb::get, "/b").body() == "/b");
+  REQUIRE(f.h.wait_for([&] { return f.log_contains("http server at maxConnections=2"); }, kWait));
+
+  // The third connection waits in the listen backlog: its request is not
+  // read while two connections are open (checked after a short pause).
+  Client c(port);
+  c.send(http::verb::get, "/c");
+  std::this_thread::sleep_for(200ms);
+  CHECK(f.requests().size() == 2);
+  a.reset();  // one closes: the server accepts again and serves /c
+  Response r = c.read();
+  CHECK(r.result_int() == 200);
+  CHECK(r.body() == "/c");
+  CHECK(f.log_contains("http server accepting again"));
+  CHECK(b.request(http::verb::get, "/b2").body() == "/b2");
+}
+
 TEST_CASE("http_server keeps connections alive and closes on Connection: close and HTTP/1.0") {
   ServerFixture f;
   std::atomic<int> n{0};
@@ -519,6 +546,10 @@ TEST_CASE("http_server settings are validated and a busy port is a clear error")
   {
     Harness h(tiny_plugin_entry, "http_server");
     CHECK(h.configure({{"timeout", 0}}).error.find("timeout") != std::string::npos);
+  }
+  {
+    Harness h(tiny_plugin_entry, "http_server");
+    CHECK(h.configure({{"maxConnections", 0}}).error.find("maxConnections") != std::string::npos);
   }
   {
     Harness h(tiny_plugin_entry, "http_server");

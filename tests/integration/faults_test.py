@@ -244,6 +244,23 @@ class SigtermUnderLoadTest(unittest.TestCase):
         print("\nshort grace: inflight at the signal %d, every caller answered %.2fs after it, exit after %.2fs" %
               (inflight, t_answered - t_sig, t_exit - t_sig))
 
+    def test_shutdown_waits_for_a_running_blocking_handler_and_says_so(self):
+        # A blocking handler cannot be interrupted: after the grace period
+        # the host waits for it before destroying the node, warning every
+        # 5 s, then exits 0.
+        host = self.start("--grace-period", "200ms")
+        client = Client(host.address)
+        self.addCleanup(client.close)
+        fut = send_async(client, "slow.in", json.dumps({"ms": 6500}).encode(), timeout=30)
+        self.assertTrue(host.wait_for(r"received message via gRPC to=slow\.in", timeout=10), host.output())
+        host.proc.send_signal(signal.SIGTERM)
+        self.assertTrue(host.wait_for(r"waiting for running handlers before destroying node=slow running=1 waited_ms=",
+                                      timeout=20), host.output())
+        self.assertEqual(host.proc.wait(30), 0, host.output())
+        code, _, error = outcome(fut)
+        self.assertEqual(code, "UNAVAILABLE", error)
+        self.assertIn("node destroyed node=slow", host.output())
+
     def test_sigterm_to_the_peer_behind_a_host(self):
         # Callers on A; A forwards to B; B gets SIGTERM. B drains its calls,
         # A's callers get OK or UNAVAILABLE, and A keeps answering what it

@@ -1,12 +1,14 @@
 """examples/hello-http through the real binary with both real plugins and a
 real HTTP client: http_server -> transform (edge mapping) -> response."""
+import json
 import os
 import re
+import socket
 import unittest
 import urllib.request
 import urllib.error
 
-from harness import SOURCE_DIR, Host, write_flow
+from harness import SOURCE_DIR, Host, all_plugins_dir, tinyhost, write_flow
 
 
 def example_flow_on_port_0():
@@ -44,6 +46,43 @@ class HelloHttpTest(unittest.TestCase):
         with self.assertRaises(OSError):
             urllib.request.urlopen(self.base + "/hello?name=x", timeout=2)
 
+
+class DocsCompleteFlowTest(unittest.TestCase):
+    """docs/components.md "A complete flow", as written (on a free port)."""
+
+    def test_the_documented_flow_answers_the_documented_request(self):
+        with open(os.path.join(SOURCE_DIR, "docs", "components.md")) as f:
+            doc = f.read()
+        section = doc.split("## A complete flow", 1)[1]
+        flow = section.split("```yaml\n", 1)[1].split("```", 1)[0]
+        self.assertIn("settings: {port: 8080}", flow)
+        host = Host(write_flow(flow.replace("settings: {port: 8080}", "settings: {port: 0, host: 127.0.0.1}")),
+                    plugins=["common-module", "http-module"]).start()
+        self.addCleanup(host.kill)
+        line = host.wait_for(r"http server listening address=\S+", timeout=10)
+        self.assertIsNotNone(line, host.output())
+        url = "http://" + re.search(r"address=(\S+)", line).group(1) + "/?requestId=r1"
+        body = b'{"items":[{"name":"a","qty":1},{"name":"b","qty":2}]}'
+        with urllib.request.urlopen(urllib.request.Request(url, data=body), timeout=10) as r:
+            self.assertEqual(r.status, 200)
+            self.assertEqual(json.loads(r.read()), [{"name": "a", "price": 10}, {"name": "b", "price": 20}])
+
+
+class HttpPortTakenTest(unittest.TestCase):
+    def test_an_http_port_in_use_exits_1_naming_node_and_address(self):
+        # A runtime failure (exit 1), not a configuration error (2): a
+        # supervisor that does not restart on 2 would otherwise give up.
+        holder = socket.socket()
+        self.addCleanup(holder.close)
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        with open(os.path.join(SOURCE_DIR, "examples", "hello-http", "flow.yaml")) as f:
+            text = f.read().replace("settings: {port: 8080}", "settings: {port: %d, host: 127.0.0.1}" % port)
+        r = tinyhost("run", "--plugin-dir", all_plugins_dir(), "--plugin", "common-module,http-module",
+                     "--flow", write_flow(text), "--listen", "127.0.0.1:0", timeout=20)
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertIn("node 'greet-server': settings: cannot listen on 127.0.0.1:%d" % port, r.stderr)
 
 if __name__ == "__main__":
     unittest.main()

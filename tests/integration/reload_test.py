@@ -90,6 +90,28 @@ class ReloadTest(unittest.TestCase):
         self.assertIsNotNone(self.host.wait_for(r"flows reloaded nodes=4", after=mark), self.host.output())
         self.assertEqual(self.send("entry.in", "2"), {"wrapped": 2})
 
+    def test_a_setting_a_component_rejects_rolls_the_reload_back(self):
+        # Valid YAML, known keys, but `picky` refuses its settings when the
+        # node starts: the whole reload is rejected and the previous flows
+        # come back (count, changed in the edit, is recreated as it was).
+        self.assertEqual(self.send("entry.in"), {"count": 1})
+        self.assertEqual(self.send("keep.in"), {"count": 1})
+        mark = self.host.line_count()
+        self.rewrite(V1.replace("    component: counter\n  - name: keep",
+                                "    component: counter\n    settings: {start: 50}\n  - name: keep") +
+                     "  - name: fussy\n    module: test-module\n    component: picky\n    settings: {reject: true}\n")
+        line = self.host.wait_for(r"reload rejected, the running flows stay: .*node 'fussy'", after=mark)
+        self.assertIsNotNone(line, self.host.output())
+        self.assertIsNotNone(self.host.wait_for(r"previous flows restored nodes=3", after=mark), self.host.output())
+        self.assertEqual(self.send("entry.in"), {"count": 1})  # count recreated with start 0, not 50
+        self.assertEqual(self.send("keep.in"), {"count": 2})  # untouched throughout
+        code, _, error = self.client.send("fussy.in", "{}")
+        self.assertEqual(code, "NOT_FOUND", error)
+        # A later good edit is still picked up.
+        self.rewrite(V2)
+        self.assertIsNotNone(self.host.wait_for(r"flows reloaded nodes=4", after=mark), self.host.output())
+        self.assertEqual(self.send("count.in"), {"count": 101})
+
     def test_a_removed_node_is_destroyed_and_then_not_found(self):
         mark = self.host.line_count()
         self.rewrite("nodes:\n  - {name: keep, module: test-module, component: counter}\n")

@@ -64,6 +64,24 @@ class RunTest(unittest.TestCase):
         self.assertEqual(host2.stop(signal.SIGINT), 0, host2.output())
 
 
+class ListenPortTakenTest(unittest.TestCase):
+    def test_a_second_host_on_a_taken_port_exits_1_naming_it(self):
+        # gRPC would share the port (SO_REUSEPORT) and split the clients
+        # between two hosts; the host turns that off, so it is an error.
+        first = Host(write_flow(TICKER_FLOW), plugins=["common-module"]).start()
+        self.addCleanup(first.kill)
+        r = tinyhost("run", "--plugin-dir", first.plugin_dir, "--plugin", "common-module",
+                     "--flow", write_flow(TICKER_FLOW), "--listen", first.address, timeout=20)
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertIn("cannot listen on " + first.address, r.stderr)
+        self.assertEqual(r.stderr.count("tinyhost: error:"), 1, r.stderr)
+        # The first host still answers every call.
+        client = Client(first.address)
+        self.addCleanup(client.close)
+        for i in range(10):
+            self.assertEqual(client.send("printer.in", b'{"i":%d}' % i)[0], "OK")
+
+
 class LogFormatTest(unittest.TestCase):
     def test_json_lines_are_one_object_each_with_escaped_messages(self):
         host = Host(write_flow(TICKER_FLOW), plugins=["common-module"], args=["--log-format", "json"]).start()
@@ -77,6 +95,35 @@ class LogFormatTest(unittest.TestCase):
             self.assertEqual(set(obj), {"time", "level", "msg"}, line)
         self.assertTrue(any('"doubled":14' in json.loads(l)["msg"] for l in lines))
 
+
+    def test_level_names_are_the_log_level_names_in_both_formats(self):
+        # A failing mapping expression logs at warn: the line says "warn",
+        # as --log-level does, not spdlog's "warning".
+        flow = write_flow("""
+nodes:
+  - name: shaper
+    module: common-module
+    component: transform
+    edges: [{port: out, to: printer.in, data: {x: "{{upper($.n)}}"}}]
+  - name: printer
+    module: common-module
+    component: debug
+""")
+        for fmt in ("text", "json"):
+            with self.subTest(fmt=fmt):
+                host = Host(flow, plugins=["common-module"], args=["--log-format", fmt]).start()
+                self.addCleanup(host.kill)
+                client = Client(host.address)
+                self.addCleanup(client.close)
+                self.assertEqual(client.send("shaper.in", b'{"n":1}')[0], "OK")
+                line = host.wait_for(r"mapping error")
+                self.assertIsNotNone(line, host.output())
+                if fmt == "json":
+                    self.assertEqual(json.loads(line)["level"], "warn", line)
+                else:
+                    self.assertRegex(line, r"^\S+Z warn mapping error ")
+                self.assertEqual(host.stop(), 0)
+                self.assertNotIn("warning", host.output())
 
 if __name__ == "__main__":
     unittest.main()

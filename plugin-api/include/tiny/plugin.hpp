@@ -138,6 +138,16 @@ class Reply {
   static Reply value(const Json& value) { return Reply(value); }
   static Reply raw(std::string_view json_text) { return Reply(Kind::kData, std::string(json_text)); }
   static Reply error(std::string message) { return Reply(Kind::kError, std::move(message)); }
+  // An error with a gRPC status (tiny_status): for failures that are not
+  // the component's answer but the environment's, e.g. UNAVAILABLE for a
+  // port in use. A `_settings` answer with a status other than OK or
+  // INVALID_ARGUMENT makes `tinyhost run` exit 1 (runtime) instead of 2
+  // (bad configuration).
+  static Reply error(int32_t status, std::string message) {
+    Reply r(Kind::kError, std::move(message));
+    r.status_ = status;
+    return r;
+  }
   // The answer is the answer of emitting `json_text` on `port`.
   static Reply forward_raw(std::string port, std::string_view json_text) {
     Reply r(Kind::kForward, std::string(json_text));
@@ -158,10 +168,12 @@ class Reply {
   // and echo(msg), else the owned text.
   std::string_view text() const { return borrowed_ ? *borrowed_ : std::string_view(text_); }
   const std::string& port() const { return port_; }
+  int32_t status() const { return status_; }
 
  private:
   Reply(Kind kind, std::string text) : kind_(kind), text_(std::move(text)) {}
   Kind kind_ = Kind::kEmpty;
+  int32_t status_ = TINY_STATUS_OK;
   std::string text_;
   std::string port_;
   std::optional<std::string_view> borrowed_;
@@ -476,7 +488,7 @@ struct ComponentTrampolines {
         return;
       }
       case Reply::Kind::kError: {
-        tiny_result r{TINY_STATUS_OK, {}, detail::view(reply.text())};
+        tiny_result r{reply.status(), {}, detail::view(reply.text())};
         detail::g_host->complete(call, &r);
         return;
       }

@@ -16,6 +16,9 @@
 //   504 no answer within `timeout`, 500 the flow failed (details only in the
 //   log), 404 the flow answered empty (nothing wired to `request`, or
 //   nothing in the flow produced an answer): "no flow answered this request".
+// At `maxConnections` open connections the server stops accepting until one
+// closes (the kernel's listen backlog holds the newcomers); nothing queues
+// inside the process.
 //
 // Threads: the network runs on the node's own io_context (ServerRuntime);
 // on_settings/start/stop run on host threads and may also arrive on the
@@ -34,7 +37,7 @@ namespace http_module {
 namespace {
 
 bool parse_settings(const tiny::Json& s, ServerConfig& config, bool& autostart, std::string& error) {
-  uint64_t port = 0, max_body = 0, timeout = 0;
+  uint64_t port = 0, max_body = 0, timeout = 0, max_connections = 0;
   if (!read_string(s, "host", config.host, error)) return false;
   if (config.host.empty()) {
     error = "host must not be empty (use 0.0.0.0 for every interface)";
@@ -43,10 +46,12 @@ bool parse_settings(const tiny::Json& s, ServerConfig& config, bool& autostart, 
   if (!read_uint(s, "port", 0, 65535, port, error)) return false;
   if (!read_uint(s, "maxBodySize", 0, uint64_t{1} << 40, max_body, error)) return false;
   if (!read_uint(s, "timeout", 1, uint64_t{24} * 3600 * 1000, timeout, error)) return false;
+  if (!read_uint(s, "maxConnections", 1, 1000000, max_connections, error)) return false;
   if (!read_bool(s, "autostart", autostart, error)) return false;
   config.port = static_cast<uint16_t>(port);
   config.max_body_size = max_body;
   config.timeout = std::chrono::milliseconds(timeout);
+  config.max_connections = max_connections;
   return true;
 }
 
@@ -69,8 +74,10 @@ class HttpServer final : public tiny::Component {
       try {
         start_server(nullptr);
       } catch (const std::exception& e) {
+        // The address is taken or not ours: the environment's failure, not
+        // a bad setting (the host exits 1 rather than 2 at start).
         log_error(e.what());
-        return tiny::Reply::error(e.what());
+        return tiny::Reply::error(TINY_STATUS_UNAVAILABLE, e.what());
       }
     }
     return tiny::Reply::empty();
@@ -189,6 +196,7 @@ tiny::ComponentSpec http_server_spec() {
                  {"port", 8080},
                  {"maxBodySize", 1 << 20},
                  {"timeout", 30000},
+                 {"maxConnections", 10000},
                  {"autostart", true}})
       .in("response", "{statusCode, headers, contentType, body}: answered back as the response to the request")
       .in("start", "starts listening; answers {listening, host, port}")

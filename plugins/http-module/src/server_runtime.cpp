@@ -4,6 +4,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/strand.hpp>
+#include <atomic>
 #include <condition_variable>
 #include <pthread.h>
 #include <stdexcept>
@@ -39,6 +40,7 @@ struct ServerRuntime::Impl {
   std::mutex run_mu;  // guards running
   std::condition_variable run_cv;
   int running = 0;
+  std::atomic<bool> accept_paused{false};  // written on the accept strand: at maxConnections
   bool shut = false;    // owner's thread only
   bool joined = false;  // owner's thread only
 
@@ -56,8 +58,30 @@ struct ServerRuntime::Impl {
         return;
       }
       std::make_shared<Session>(std::move(socket), shared)->start();
+      // Paused before counting, so a session that closes right after the
+      // count still posts a resume.
+      accept_paused = true;
+      if (open_sessions() >= shared->config.max_connections) {
+        shared->log(TINY_LOG_WARN, "http server at maxConnections=" + std::to_string(shared->config.max_connections) +
+                                       "; not accepting until a connection closes");
+        return;
+      }
+      accept_paused = false;
       accept();
     });
+  }
+
+  size_t open_sessions() {
+    std::lock_guard<std::mutex> lock(shared->sessions_mu);
+    return shared->sessions.size();
+  }
+
+  // Runs on the accept strand after a session ended (see session_closed).
+  void maybe_resume_accept() {
+    if (!accept_paused || !acceptor.is_open() || open_sessions() >= shared->config.max_connections) return;
+    accept_paused = false;
+    shared->log(TINY_LOG_INFO, "http server accepting again");
+    accept();
   }
 
   void run_thread() {
@@ -103,6 +127,14 @@ std::unique_ptr<ServerRuntime> ServerRuntime::start(const ServerConfig& config, 
   impl->port = bound.port();
 
   impl->work.emplace(impl->io.get_executor());
+  {
+    Impl* self = impl.get();
+    // Called under the gate while open, so the io_context is alive.
+    impl->shared->session_closed = [self] {
+      if (self->accept_paused.load(std::memory_order_relaxed))
+        net::post(self->accept_strand, [self] { self->maybe_resume_accept(); });
+    };
+  }
   impl->accept();
   Impl* raw = impl.get();
   impl->running = kThreads;

@@ -29,6 +29,9 @@ struct ServerConfig {
   uint16_t port = 8080;           // 0: the kernel picks one
   uint64_t max_body_size = 1 << 20;
   std::chrono::milliseconds timeout{30000};  // flow answer, and socket idle/read/write
+  // Open connections at most; at the limit the server stops accepting (new
+  // connections wait in the kernel's listen backlog) until one closes.
+  uint64_t max_connections = 10000;
 };
 
 // What the runtime needs from its owner.

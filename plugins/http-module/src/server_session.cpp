@@ -40,8 +40,12 @@ Session::Session(tcp::socket socket, std::shared_ptr<ServerShared> shared)
 }
 
 Session::~Session() {
-  std::lock_guard<std::mutex> lock(shared_->sessions_mu);
-  shared_->sessions.erase(this);
+  {
+    std::lock_guard<std::mutex> lock(shared_->sessions_mu);
+    shared_->sessions.erase(this);
+  }
+  std::shared_lock<std::shared_mutex> gate(shared_->gate_mu);
+  if (shared_->open && shared_->session_closed) shared_->session_closed();
 }
 
 void Session::start() {
@@ -137,15 +141,17 @@ void Session::dispatch_request() {
   std::weak_ptr<Session> weak = weak_from_this();
   std::shared_ptr<ServerShared> shared = shared_;
   ServerHooks::Answer answer = [weak, shared, seq](tiny::Result result) {
+    // `self` outlives the lock: were it the last reference, the destructor
+    // (which takes the gate too) runs after the lock is released.
+    std::shared_ptr<Session> self = weak.lock();
+    if (!self) return;
     std::shared_lock<std::shared_mutex> lock(shared->gate_mu);
     if (!shared->open) return;  // the runtime shut down: answer nothing more
-    if (auto self = weak.lock()) {
-      // In place when already on the session's strand (an inline flow),
-      // else posted to it.
-      net::dispatch(self->stream_.get_executor(), [self, seq, result = std::move(result)]() mutable {
-        self->on_answer(seq, std::move(result));
-      });
-    }
+    // In place when already on the session's strand (an inline flow), else
+    // posted to it.
+    net::dispatch(self->stream_.get_executor(), [self, seq, result = std::move(result)]() mutable {
+      self->on_answer(seq, std::move(result));
+    });
   };
   try {
     shared_->hooks.dispatch(std::move(json), std::move(answer));

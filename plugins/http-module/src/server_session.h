@@ -18,6 +18,7 @@
 #pragma once
 
 #include <array>
+#include <functional>
 #include <atomic>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -59,6 +60,9 @@ struct ServerShared {
   // acceptor strand and unregisters in its destructor (any thread).
   std::mutex sessions_mu;
   std::unordered_map<const Session*, std::weak_ptr<Session>> sessions;
+  // Called (under the gate, while open) after a session unregistered: the
+  // runtime resumes accepting if it paused at maxConnections.
+  std::function<void()> session_closed;
 
   void log(int32_t level, const std::string& line) const {
     if (hooks.log) hooks.log(level, line);
