@@ -653,7 +653,18 @@ json FnNumber(Args a) {
 // The value a JSON text stands for, e.g. an HTTP request's body.
 json FnParseJson(Args a) {
   std::string_view s = StringArg("parsejson", *a[0]);
-  json out = json::parse(s, nullptr, false);
+  // The same nesting limit as a Send's data: deeper values would make the
+  // recursive copy and dump of the result a stack overflow.
+  constexpr int kMaxDepth = 1024;
+  bool too_deep = false;
+  json out = json::parse(
+      s,
+      [&](int depth, json::parse_event_t, json&) {
+        if (depth > kMaxDepth) too_deep = true;
+        return !too_deep;
+      },
+      false);
+  if (too_deep) throw EvaluationError("parsejson() got JSON nested deeper than 1024 levels");
   if (out.is_discarded()) {
     constexpr size_t kShown = 40;
     throw EvaluationError("parsejson() got text that is not JSON: \"" + std::string(s.substr(0, kShown)) +

@@ -24,6 +24,8 @@ struct DecodedSend {
 
 // True iff `data` is empty or one valid JSON value (simdjson, no DOM kept).
 bool IsJsonText(std::string_view data);
+// Empty when IsJsonText(data), else why not, in a few words.
+std::string JsonTextError(std::string_view data);
 
 // Decodes `msg`; the views in the result live as long as `msg`.
 DecodedSend DecodeSend(const tinysystems::module::v1::Message& msg);

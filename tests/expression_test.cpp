@@ -364,6 +364,11 @@ std::vector<Case> Cases() {
       E("parsejson('{oops')", "parsejson() got text that is not JSON: \"{oops\""),
       E("parsejson('')", "parsejson() got text that is not JSON"),
       E("parsejson($.obj)", "parsejson() expects a string, got object"),
+      E("parsejson('" + std::string(2000, '[') + std::string(2000, ']') + "')",
+        "parsejson() got JSON nested deeper than 1024 levels"),
+      V("parsejson('" + std::string(1000, '[') + std::string(1000, ']') + "') == parsejson('" +
+            std::string(1000, '[') + std::string(1000, ']') + "')",
+        "true"),
       V("upper(substr($.s, 0, 1)) + substr($.s, 1)", R"("Hello")"),
       V("length(split('a,b,c', ','))", "3"),
       V("length ( $.s )", "5"),

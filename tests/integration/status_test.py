@@ -88,6 +88,16 @@ class StatusCodesTest(unittest.TestCase):
             with self.subTest(data=data):
                 self.assertCode(self.send("echo.in", data), "INVALID_ARGUMENT", "not valid JSON")
 
+    def test_invalid_argument_says_why_for_deep_nesting_and_bad_utf8(self):
+        deep = b"[" * 5000 + b"]" * 5000
+        self.assertCode(self.send("echo.in", deep), "INVALID_ARGUMENT",
+                        "data is not valid JSON: nested deeper than 1024 levels")
+        self.assertCode(self.send("echo.in", b'"\xff"'), "INVALID_ARGUMENT", "data is not valid JSON: not valid UTF-8")
+        ok = b"[" * 1000 + b"]" * 1000  # within the limit: delivered and echoed
+        code, data, error = self.send("echo.in", ok)
+        self.assertEqual((code, error), ("OK", ""))
+        self.assertEqual(data, ok)
+
     def test_invalid_argument_bad_hop_metadata(self):
         for hop in ("x", "-1", "1.5", "", "99999999999"):
             with self.subTest(hop=hop):
