@@ -2,6 +2,7 @@
 
 #include <boost/program_options.hpp>
 
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <regex>
@@ -169,7 +170,19 @@ std::string ReadDataArg(const std::string& value) {
 
 }  // namespace
 
-std::string DefaultPluginDir() { return TINYHOST_DEFAULT_PLUGIN_DIR; }
+std::string DefaultPluginDir() {
+#ifdef TINYHOST_PLUGIN_DIR_FROM_BIN
+  // <prefix>/bin/tinyhost -> <prefix>/lib/tinyhost/plugins, wherever the
+  // prefix is now; only if that directory exists (not in a build tree).
+  std::error_code ec;
+  std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    std::filesystem::path dir = (exe.parent_path() / TINYHOST_PLUGIN_DIR_FROM_BIN).lexically_normal();
+    if (std::filesystem::is_directory(dir, ec)) return dir.string();
+  }
+#endif
+  return TINYHOST_DEFAULT_PLUGIN_DIR;
+}
 
 std::chrono::milliseconds ParseDuration(const std::string& flag, const std::string& text) {
   static const std::regex kDuration(R"(([0-9]+(?:\.[0-9]+)?)(ms|s|m|h)?)");

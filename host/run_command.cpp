@@ -2,6 +2,9 @@
 #include <signal.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <iostream>
 
 #include "host/client_pool.h"
@@ -173,7 +176,19 @@ int RunHost(const RunOptions& o) {
   size_t left = server.Drain(o.grace_period);
   if (left > 0) spdlog::warn("grace period over; cancelling calls inflight={}", left);
   server.Shutdown();
-  scheduler.Shutdown();
+  // Every call is answered by now; handlers still running (blocking ones
+  // cannot be interrupted) get up to another grace period, at least 10 s.
+  auto handler_grace = std::max<std::chrono::milliseconds>(o.grace_period, std::chrono::seconds(10));
+  if (auto stuck = scheduler.Shutdown(handler_grace); !stuck.empty()) {
+    // Their instances cannot be destroyed, nor their plugins deinitialised,
+    // nor this process's statics torn down under them: leave at once.
+    spdlog::error("handlers still running {} ms after the drain; exiting without destroying nodes={}",
+                  handler_grace.count(), Join(stuck));
+    spdlog::default_logger()->flush();
+    std::fflush(stdout);
+    std::fflush(stderr);
+    std::_Exit(1);
+  }
   modules.DeinitAll();
   spdlog::info("stopped");
   return 0;

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <condition_variable>
 #include <functional>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -15,6 +16,17 @@ namespace tiny::host {
 namespace {
 
 thread_local int t_inline_depth = 0;
+// True while a worker thread runs a blocking component's handler: such a
+// thread may block, so a blocking delivery it makes (emit_wait into another
+// blocking node) runs right here instead of queueing for a worker. Queueing
+// would deadlock once every worker waits on a queued delivery.
+thread_local bool t_on_worker = false;
+
+struct WorkerScope {
+  bool saved = t_on_worker;
+  WorkerScope() { t_on_worker = true; }
+  ~WorkerScope() { t_on_worker = saved; }
+};
 
 tiny_bytes Bytes(std::string_view s) { return {reinterpret_cast<const uint8_t*>(s.data()), s.size()}; }
 std::string_view View(tiny_bytes b) {
@@ -214,14 +226,18 @@ void Scheduler::Invoke(const std::shared_ptr<Node>& node, std::string_view port,
     FailCall(call, TINY_STATUS_DEADLINE_EXCEEDED, "deadline exceeded before delivery to " + node->name);
     return;
   }
-  if (node->type->blocking || t_inline_depth >= options_.max_inline_depth) {
+  const bool caller_runs = node->type->blocking && t_on_worker && t_inline_depth < options_.max_inline_depth;
+  if (!caller_runs && (node->type->blocking || t_inline_depth >= options_.max_inline_depth)) {
     ThreadPool& pool = node->type->blocking ? workers_ : dispatch_;
-    bool posted = pool.Post([this, node, port = std::string(port), data = std::string(data), call] {
+    const bool blocking = node->type->blocking;
+    bool posted = pool.Post([this, node, port = std::string(port), data = std::string(data), call, blocking] {
       // The caller may have given up while this waited for a worker.
       if (call->context.deadline != Clock::time_point::max() && call->context.deadline <= Clock::now()) {
         FailCall(call, TINY_STATUS_DEADLINE_EXCEEDED, "deadline exceeded while queued for " + node->name);
         return;
       }
+      std::optional<WorkerScope> scope;
+      if (blocking) scope.emplace();
       RunHandle(*node, port.c_str(), data, call);
     });
     if (!posted) FailCall(call, TINY_STATUS_UNAVAILABLE, "host is shutting down");
@@ -268,7 +284,7 @@ bool Scheduler::StartNode(const std::shared_ptr<Node>& node, const std::string& 
     node->instance = nullptr;
   }
   if (node->instance == nullptr) {
-    *error = "the component failed to create an instance";
+    *error = "create: the component returned no instance (see the plugin's log line)";
     *environment_failure = true;
     node->state = NodeState::kFailed;
     return false;
@@ -281,14 +297,14 @@ bool Scheduler::StartNode(const std::shared_ptr<Node>& node, const std::string& 
     FailCall(call, TINY_STATUS_INTERNAL, "the component threw on _settings");
   }
   bool answered = call->Wait(std::chrono::seconds(10));
-  std::string why = !answered ? "no answer to _settings within 10 s" : call->error;
+  std::string why = !answered ? "no answer to _settings within 10 s" : "settings: " + call->error;
   bool ok = answered && call->status == TINY_STATUS_OK && call->error.empty();
   if (!ok && (!answered || (call->status != TINY_STATUS_OK && call->status != TINY_STATUS_INVALID_ARGUMENT)))
     *environment_failure = true;
   call->Unref();
   if (!ok) {
-    *error = why.empty() ? "settings rejected" : why;
-    StopNode(*node);
+    *error = why == "settings: " ? "settings: rejected" : why;
+    StopNode(*node, std::chrono::steady_clock::time_point::max());
     node->state = NodeState::kFailed;
     return false;
   }
@@ -296,23 +312,24 @@ bool Scheduler::StartNode(const std::shared_ptr<Node>& node, const std::string& 
   return true;
 }
 
-void Scheduler::StopNode(Node& node) {
+bool Scheduler::StopNode(Node& node, std::chrono::steady_clock::time_point give_up) {
   NodeState s = node.state.load();
-  if (s == NodeState::kStopped || s == NodeState::kNew) return;
+  if (s == NodeState::kStopped || s == NodeState::kNew) return true;
   node.state = NodeState::kStopping;
   timers_.CloseOwner(&node);
   // Handlers already running finish first (a blocking one may take long);
-  // say so every 5 s rather than hang silently.
+  // say so after 1 s and then every 5 s rather than hang silently.
   const auto began = std::chrono::steady_clock::now();
-  auto next_warning = began + std::chrono::seconds(5);
+  auto next_warning = began + std::chrono::seconds(1);
   for (int spins = 0; node.inflight.load() != 0; ++spins) {
     std::this_thread::sleep_for(spins < 50 ? std::chrono::microseconds(200) : std::chrono::microseconds(10000));
     auto now = std::chrono::steady_clock::now();
+    if (now >= give_up) return false;  // the instance stays: a handler still runs in it
     if (now >= next_warning) {
       spdlog::warn("waiting for running handlers before destroying node={} running={} waited_ms={}", node.name,
                    node.inflight.load(),
                    std::chrono::duration_cast<std::chrono::milliseconds>(now - began).count());
-      next_warning += std::chrono::seconds(5);
+      next_warning = now + std::chrono::seconds(5);
     }
   }
   if (node.instance) {
@@ -325,6 +342,7 @@ void Scheduler::StopNode(Node& node) {
     spdlog::info("node destroyed node={} module={}", node.name, node.type->module);
   }
   node.state = NodeState::kStopped;
+  return true;
 }
 
 namespace {
@@ -413,7 +431,7 @@ std::vector<std::string> Scheduler::Reconcile(const FlowSet& flows, bool* enviro
   auto gone_order = SinksFirst(gone);
   std::reverse(gone_order.begin(), gone_order.end());
   for (const auto& node : gone_order)
-    if (std::find(gone.begin(), gone.end(), node) != gone.end()) StopNode(*node);
+    if (std::find(gone.begin(), gone.end(), node) != gone.end()) StopNode(*node, std::chrono::steady_clock::time_point::max());
 
   // Start the new nodes, sinks first, so a source's first emit finds its
   // targets running.
@@ -427,7 +445,7 @@ std::vector<std::string> Scheduler::Reconcile(const FlowSet& flows, bool* enviro
     if (StartNode(node, spec->effective_settings.empty() ? "{}" : spec->effective_settings, &error, &environment)) {
       spdlog::info("node started node={} module={} component={}", node->name, node->type->module, node->type->name);
     } else {
-      errors.push_back(node->file + ": node '" + node->name + "': settings: " + error);
+      errors.push_back(node->file + ": node '" + node->name + "': " + error);
       spdlog::error("node failed to start node={} error={}", node->name, error);
     }
   }
@@ -435,7 +453,7 @@ std::vector<std::string> Scheduler::Reconcile(const FlowSet& flows, bool* enviro
   return errors;
 }
 
-void Scheduler::Shutdown() {
+std::vector<std::string> Scheduler::Shutdown(std::chrono::milliseconds handler_grace) {
   std::lock_guard<std::mutex> lock(reconcile_mu_);
   auto old_graph = graph_.exchange(std::make_shared<const Graph>());
   // Sources first, so nothing emits into a node already destroyed.
@@ -444,10 +462,19 @@ void Scheduler::Shutdown() {
     if (entry.local) locals.push_back(entry.local);
   auto order = SinksFirst(locals);
   std::reverse(order.begin(), order.end());
+  const auto now = std::chrono::steady_clock::now();
+  const auto give_up = handler_grace >= std::chrono::hours(24 * 365) ? std::chrono::steady_clock::time_point::max()
+                                                                      : now + handler_grace;
+  std::vector<std::string> stuck;
   for (const auto& node : order) {
-    StopNode(*node);
+    if (!StopNode(*node, give_up)) {
+      stuck.push_back(node->name);
+      stuck_.push_back(node);  // a handler still runs in it: never freed
+      continue;
+    }
     node->set_edges(std::make_shared<const EdgeTable>());
   }
+  return stuck;
 }
 
 }  // namespace tiny::host

@@ -75,8 +75,11 @@ class Scheduler {
   // in use, or it did not answer). [thread: one at a time]
   std::vector<std::string> Reconcile(const FlowSet& flows, bool* environment_failure = nullptr);
 
-  // Destroys every node, sources first. [thread: main]
-  void Shutdown();
+  // Destroys every node, sources first, waiting up to `handler_grace` in
+  // all for handlers still running (a blocking one cannot be interrupted).
+  // Returns the names of nodes left undestroyed because a handler still
+  // ran in them when the time was up; their instances are never freed.
+  std::vector<std::string> Shutdown(std::chrono::milliseconds handler_grace = std::chrono::hours(24 * 365));
 
   // Emits from `from` (see tiny_host_api.emit). [thread: any]
   void Emit(Node& from, const tiny_call* cause, std::string_view port, std::string_view data,
@@ -99,7 +102,8 @@ class Scheduler {
   void RunHandle(Node& node, const char* port, std::string_view data, tiny_call* call);
   bool StartNode(const std::shared_ptr<Node>& node, const std::string& settings, std::string* error,
                  bool* environment_failure);
-  void StopNode(Node& node);
+  // False (and the node left as it is) if handlers still run at `give_up`.
+  bool StopNode(Node& node, std::chrono::steady_clock::time_point give_up);
 
   const ModuleRegistry& modules_;
   const SchedulerOptions options_;
@@ -108,6 +112,7 @@ class Scheduler {
   ThreadPool dispatch_;
   ThreadPool workers_;
   std::mutex reconcile_mu_;  // one Reconcile/Shutdown at a time
+  std::vector<std::shared_ptr<Node>> stuck_;  // see Shutdown
   std::atomic<std::shared_ptr<const Graph>> graph_{std::make_shared<const Graph>()};
 };
 

@@ -28,6 +28,11 @@ class Replies final : public tiny::Component {
       held_ = msg.defer();
       return tiny::Reply::deferred();
     }
+    if (mode == "throw-after-defer") {
+      auto call = msg.defer();
+      throw std::runtime_error("lost it");  // unwinds through `call`
+    }
+    if (mode == "type-error") return tiny::Json{{"n", j.at("n").get<int>()}};
     if (mode == "drop") {
       auto call = msg.defer();
       return tiny::Reply::deferred();  // call dropped here: answered with an error
@@ -196,6 +201,28 @@ TEST_CASE("settings: defaults overlaid, unknown keys refused, errors reported") 
   CHECK(h.send("in", {})->json() == tiny::Json{{"limit", 3}});
   CHECK(h.configure({{"limt", 3}}).error == "unknown setting: limt");
   CHECK(h.configure({{"limit", -1}}).error == "limit must be >= 0");
+  // A JSON type error while reading settings is a bad setting (status OK,
+  // an error the host reports as a configuration error), not INTERNAL.
+  tiny::Result wrong = h.configure({{"limit", "ten"}});
+  CHECK(wrong.status == TINY_STATUS_OK);
+  CHECK(wrong.error.rfind("bad settings: [json.exception.type_error.302]", 0) == 0);
+}
+
+TEST_CASE("an exception after defer() is INTERNAL; a type error in a message handler stays INTERNAL") {
+  Harness h(tiny_plugin_entry, "replies");
+  auto r = h.send("in", {{"mode", "throw-after-defer"}});
+  REQUIRE(r);
+  CHECK(r->status == TINY_STATUS_INTERNAL);
+  CHECK(r->error == "component threw while holding a deferred call");
+  auto t = h.send("in", {{"mode", "type-error"}, {"n", "x"}});
+  CHECK(t->status == TINY_STATUS_INTERNAL);
+  CHECK(t->error.rfind("component threw: [json.exception.type_error", 0) == 0);
+  bool logged = false;
+  for (const auto& line : h.logs())
+    if (line.find("component threw: kaboom") != std::string::npos || line.find("component threw: [json") != std::string::npos)
+      logged = true;
+  CHECK(logged);
+  CHECK(h.extra_completions() == 0);
 }
 
 TEST_CASE("a constructor that throws makes create fail cleanly") {

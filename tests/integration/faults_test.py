@@ -246,12 +246,12 @@ class SigtermUnderLoadTest(unittest.TestCase):
 
     def test_shutdown_waits_for_a_running_blocking_handler_and_says_so(self):
         # A blocking handler cannot be interrupted: after the grace period
-        # the host waits for it before destroying the node, warning every
-        # 5 s, then exits 0.
+        # the host waits for it (up to another grace period, at least 10 s)
+        # before destroying the node, saying so after 1 s, then exits 0.
         host = self.start("--grace-period", "200ms")
         client = Client(host.address)
         self.addCleanup(client.close)
-        fut = send_async(client, "slow.in", json.dumps({"ms": 6500}).encode(), timeout=30)
+        fut = send_async(client, "slow.in", json.dumps({"ms": 3000}).encode(), timeout=30)
         self.assertTrue(host.wait_for(r"received message via gRPC to=slow\.in", timeout=10), host.output())
         host.proc.send_signal(signal.SIGTERM)
         self.assertTrue(host.wait_for(r"waiting for running handlers before destroying node=slow running=1 waited_ms=",
@@ -260,6 +260,23 @@ class SigtermUnderLoadTest(unittest.TestCase):
         code, _, error = outcome(fut)
         self.assertEqual(code, "UNAVAILABLE", error)
         self.assertIn("node destroyed node=slow", host.output())
+
+    def test_a_handler_that_never_returns_ends_the_host_with_exit_1(self):
+        # 60 s of sleep against 200 ms of grace: after the drain and 10 s
+        # more for handlers, the host says which node is stuck and exits 1
+        # rather than hang until it is killed.
+        host = self.start("--grace-period", "200ms")
+        client = Client(host.address)
+        self.addCleanup(client.close)
+        fut = send_async(client, "slow.in", json.dumps({"ms": 60000}).encode(), timeout=90)
+        self.assertTrue(host.wait_for(r"received message via gRPC to=slow\.in", timeout=10), host.output())
+        t_sig = time.monotonic()
+        host.proc.send_signal(signal.SIGTERM)
+        self.assertEqual(host.proc.wait(40), 1, host.output())
+        self.assertLess(time.monotonic() - t_sig, 30)
+        self.assertTrue(host.wait_for(r"handlers still running 10000 ms after the drain; exiting without destroying "
+                                      r"nodes=slow", timeout=5), host.output())
+        self.assertEqual(outcome(fut)[0], "UNAVAILABLE")
 
     def test_sigterm_to_the_peer_behind_a_host(self):
         # Callers on A; A forwards to B; B gets SIGTERM. B drains its calls,
@@ -386,6 +403,40 @@ class BlockedWorkersTest(unittest.TestCase):
         t_sig = time.monotonic()
         self.assertEqual(host.stop(timeout=20), 0, host.output())
         self.assertLess(time.monotonic() - t_sig, 8.0)
+
+
+class ChainedBlockingTest(unittest.TestCase):
+    """A blocking component that waits (emit_wait) on another blocking one,
+    with more callers than workers. A blocking delivery made from a worker
+    runs on that worker, so this cannot starve the pool; it used to hang
+    every worker for good."""
+
+    CHAIN = """
+nodes:
+  - name: ask1
+    module: test-module
+    component: asker
+    edges: [{port: out, to: ask2.in}]
+  - name: ask2
+    module: test-module
+    component: asker
+    edges: [{port: out, to: slow.in}]
+  - name: slow
+    module: test-module
+    component: sleepy
+"""
+
+    def test_more_callers_than_workers_all_answered(self):
+        host = Host(write_flow(self.CHAIN), plugins=["test-module"], args=["--worker-threads", "2"])
+        self.addCleanup(host.kill)
+        host.start()
+        client = Client(host.address)
+        self.addCleanup(client.close)
+        for round_ in range(3):
+            calls = [send_async(client, "ask1.in", json.dumps({"ms": 20}), timeout=20) for _ in range(12)]
+            for f in calls:
+                self.assertEqual(outcome(f), ("OK", b'{"slept":20}', ""), round_)
+        self.assertEqual(host.stop(), 0, host.output())
 
 
 if __name__ == "__main__":

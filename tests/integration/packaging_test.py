@@ -134,11 +134,25 @@ class InstallTreeTest(unittest.TestCase):
         self.assertNotIn(SOURCE_DIR, text)
         self.assertNotIn(BUILD_DIR, text)
 
-    def test_compiled_in_plugin_dir_is_where_the_plugins_are_installed(self):
-        expected = os.path.join(self.inst.prefix, self.inst.libdir, "tinyhost", "plugins")
+    def test_default_plugin_dir_is_the_installed_one_wherever_the_tree_is(self):
+        # The staged tree is the install moved under a temp root (as with
+        # `cmake --install --prefix DIR`): the binary finds the plugins next
+        # to it, not at the configured prefix.
+        staged = self.inst.plugin_dir()
         r = run([self.inst.bin(), "inspect", "no-such-module"], env=clean_env(), check=False)
         self.assertEqual(r.returncode, 2, r.stderr)
-        self.assertIn(expected, r.stderr)
+        self.assertIn(os.path.normpath(staged), r.stderr)
+        r = run([self.inst.bin(), "inspect", "common-module"], env=clean_env(), check=False)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(json.loads(r.stdout)["module"], "common-module")
+        # Moved elsewhere without its plugin dir, it falls back to the
+        # configured one.
+        alone = tempfile.mkdtemp(prefix="tiny-alone-")
+        self.addCleanup(shutil.rmtree, alone, True)
+        shutil.copy(self.inst.bin(), alone)
+        r = run([os.path.join(alone, "tinyhost"), "inspect", "no-such-module"], env=clean_env(), check=False)
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn(os.path.join(self.inst.prefix, self.inst.libdir, "tinyhost", "plugins"), r.stderr)
 
     def test_systemd_unit(self):
         with open(self.inst.path("lib", "systemd", "system", "tinyhost.service")) as f:

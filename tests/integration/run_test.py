@@ -82,6 +82,19 @@ class ListenPortTakenTest(unittest.TestCase):
             self.assertEqual(client.send("printer.in", b'{"i":%d}' % i)[0], "OK")
 
 
+class SettingsExitCodeTest(unittest.TestCase):
+    def test_a_setting_of_the_wrong_type_is_a_configuration_error(self):
+        # test-module's counter reads `start` with get<int64_t>(): a string
+        # there is the flow's mistake (exit 2, one line), not a crash (1).
+        flow = write_flow("nodes:\n  - {name: c, module: test-module, component: counter, settings: {start: x}}\n")
+        r = tinyhost("run", "--plugin-dir", Host(flow).plugin_dir, "--plugin", "test-module", "--flow", flow,
+                     "--listen", "127.0.0.1:0", timeout=20)
+        self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
+        lines = [l for l in r.stderr.splitlines() if l.startswith("tinyhost: error:")]
+        self.assertEqual(len(lines), 1, r.stderr)
+        self.assertIn("node 'c': settings: bad settings: [json.exception.type_error.302]", lines[0])
+
+
 class LogFormatTest(unittest.TestCase):
     def test_json_lines_are_one_object_each_with_escaped_messages(self):
         host = Host(write_flow(TICKER_FLOW), plugins=["common-module"], args=["--log-format", "json"]).start()

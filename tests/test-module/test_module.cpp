@@ -40,6 +40,19 @@ class Sleepy final : public tiny::Component {
   }
 };
 
+// Blocking: emits its input on `out`, waits for the answer (emit_wait) and
+// answers with it. Chained asker -> asker is what exhausted the worker pool
+// before blocking deliveries from a worker ran on that worker.
+class Asker final : public tiny::Component {
+ public:
+  tiny::Reply on_message(tiny::Message& msg) override {
+    tiny::Result r = emit_wait("out", msg.json(), msg.cause());
+    if (r.status != TINY_STATUS_OK) return tiny::Reply::error(r.status, r.error);
+    if (!r.error.empty()) return tiny::Reply::error(r.error);
+    return tiny::Reply::raw(r.data);
+  }
+};
+
 // Never answers until destroyed (deadline and drain tests).
 class Never final : public tiny::Component {
  public:
@@ -105,6 +118,7 @@ TINY_MODULE(TEST_MODULE_NAME, "0.0.1",
             tiny::ComponentSpec::of<Relay>("relay").in("in").out("out"),
             tiny::ComponentSpec::of<Fail>("fail").in("in"),
             tiny::ComponentSpec::of<Sleepy>("sleepy").in("in").blocking(),
+            tiny::ComponentSpec::of<Asker>("asker").in("in").out("out").blocking(),
             tiny::ComponentSpec::of<Never>("never").in("in"),
             tiny::ComponentSpec::of<Garbage>("garbage").in("in"),
             tiny::ComponentSpec::of<Counter>("counter").in("in").settings({{"start", 0}}),

@@ -316,7 +316,25 @@ typedef struct tiny_timer_api {
   int32_t (*cancel)(tiny_node* node, uint64_t timer_id);
 } tiny_timer_api;
 
-/* What a plugin defines: `TINY_PLUGIN_EXPORT const tiny_entry tiny_plugin_entry = {...};` */
+/*
+ * What a plugin defines, in exactly one of its source files, C or C++:
+ *
+ *   TINY_PLUGIN_EXPORT const tiny_entry tiny_plugin_entry = {{1, 0}, sizeof(tiny_entry), ...};
+ *
+ * Declared here (inside extern "C"), so that the definition has C linkage
+ * and, in C++, external linkage despite `const`. The C++ SDK's TINY_MODULE
+ * writes it for you.
+ *
+ * Answering `_settings`: the first delivery to a new instance, on port
+ * "_settings", carries its settings (the component's defaults overlaid with
+ * the flow's). Complete it with status OK and no error to accept them. An
+ * error (status OK or INVALID_ARGUMENT, with `error` set) rejects a bad
+ * setting: the node does not start and `tinyhost run` exits 2 naming the
+ * node and your message (a hot reload is rolled back). Another status (e.g.
+ * UNAVAILABLE for a port in use) says the environment failed: exit 1.
+ */
+TINY_PLUGIN_EXPORT extern const tiny_entry tiny_plugin_entry;
+
 #ifdef __cplusplus
 }
 #endif

@@ -38,9 +38,9 @@
 #include <utility>
 #include <vector>
 
-// The module entry that TINY_MODULE defines, declared so that a plugin's
-// tests (in other files) can hand it to tiny::testing::Harness.
-extern "C" TINY_PLUGIN_EXPORT const tiny_entry tiny_plugin_entry;
+// tiny_plugin_entry, the module entry that TINY_MODULE defines, is declared
+// in plugin.h, so that a plugin's tests (in other files) can hand it to
+// tiny::testing::Harness.
 
 namespace tiny {
 
@@ -121,7 +121,13 @@ class Call {
 
  private:
   void drop() {
-    if (call_.load()) fail("component dropped the call without answering");
+    if (!call_.load()) return;
+    // Destroyed by an exception unwinding through the handler that deferred
+    // it: that is the component failing (INTERNAL), not a silent drop.
+    if (std::uncaught_exceptions() > 0)
+      complete(tiny_result{TINY_STATUS_INTERNAL, {}, detail::view("component threw while holding a deferred call")});
+    else
+      fail("component dropped the call without answering");
   }
   std::atomic<tiny_call*> call_{nullptr};
 };
@@ -447,18 +453,26 @@ struct ComponentTrampolines {
                                                         : component.on_message(msg);
       if (msg.deferred()) return;  // the component owns the call now
       answer(component, call, reply);
-    } catch (const Json::parse_error& e) {
-      // Bad input is the sender's failure, not the component's: an error reply.
+    } catch (const Json::exception& e) {
       if (msg.deferred()) return;
-      std::string m = std::string("input is not valid JSON: ") + e.what();
-      tiny_result r{TINY_STATUS_OK, {}, detail::view(m)};
-      detail::g_host->complete(call, &r);
+      // Bad input is the sender's failure, not the component's: an error
+      // reply. In `_settings`, any JSON type or range error (settings.at(),
+      // get<int>() on a string) is a bad setting: the flow's failure, so a
+      // plain error reply too (the host exits 2, not 1).
+      const bool settings = std::strcmp(port, "_settings") == 0;
+      if (settings || dynamic_cast<const Json::parse_error*>(&e) != nullptr) {
+        std::string m = std::string(settings ? "bad settings: " : "input is not valid JSON: ") + e.what();
+        tiny_result r{TINY_STATUS_OK, {}, detail::view(m)};
+        detail::g_host->complete(call, &r);
+        return;
+      }
+      fail_internal(component, call, std::string("component threw: ") + e.what());
     } catch (const std::exception& e) {
       if (msg.deferred()) return;  // a Call object answered or will answer it
-      fail_internal(call, std::string("component threw: ") + e.what());
+      fail_internal(component, call, std::string("component threw: ") + e.what());
     } catch (...) {
       if (msg.deferred()) return;
-      fail_internal(call, "component threw a non-standard exception");
+      fail_internal(component, call, "component threw a non-standard exception");
     }
   }
 
@@ -498,14 +512,17 @@ struct ComponentTrampolines {
                              &forward_done, call);
         return;
       case Reply::Kind::kDeferred:
-        fail_internal(call, "Reply::deferred() returned without Message::defer()");
+        fail_internal(component, call, "Reply::deferred() returned without Message::defer()");
         return;
     }
   }
   static void forward_done(void* user, const tiny_result* r) noexcept {
     detail::g_host->complete(static_cast<tiny_call*>(user), r);
   }
-  static void fail_internal(tiny_call* call, std::string_view message) {
+  // INTERNAL to the caller, and a log line: an exception is a bug the
+  // operator should see even when nobody reads the answer (an emit's).
+  static void fail_internal(Component& component, tiny_call* call, std::string_view message) {
+    component.log_error(message);
     tiny_result r{TINY_STATUS_INTERNAL, {}, detail::view(message)};
     detail::g_host->complete(call, &r);
   }
