@@ -33,6 +33,8 @@ class Replies final : public tiny::Component {
       throw std::runtime_error("lost it");  // unwinds through `call`
     }
     if (mode == "type-error") return tiny::Json{{"n", j.at("n").get<int>()}};
+    if (mode == "forward-typo") return tiny::Reply::forward("nope", msg);
+    if (mode == "raw-garbage") return tiny::Reply::raw("{not json");
     if (mode == "drop") {
       auto call = msg.defer();
       return tiny::Reply::deferred();  // call dropped here: answered with an error
@@ -206,6 +208,17 @@ TEST_CASE("settings: defaults overlaid, unknown keys refused, errors reported") 
   tiny::Result wrong = h.configure({{"limit", "ten"}});
   CHECK(wrong.status == TINY_STATUS_OK);
   CHECK(wrong.error.rfind("bad settings: [json.exception.type_error.302]", 0) == 0);
+}
+
+TEST_CASE("the harness is as strict as a host about ports and JSON") {
+  Harness h(tiny_plugin_entry, "replies");
+  auto typo = h.send("in", {{"mode", "forward-typo"}});
+  CHECK(typo->status == TINY_STATUS_NOT_FOUND);
+  CHECK(typo->error == "node 'node-under-test' has no output port 'nope'");
+  CHECK(h.emitted().empty());
+  auto garbage = h.send("in", {{"mode", "raw-garbage"}});
+  CHECK(garbage->status == TINY_STATUS_INTERNAL);
+  CHECK(garbage->error == "the node answered data that is not JSON");
 }
 
 TEST_CASE("an exception after defer() is INTERNAL; a type error in a message handler stays INTERNAL") {

@@ -11,6 +11,12 @@
 //   CHECK(h.emitted().at(0).port == "out");
 //
 // One Harness at a time per process (the SDK keeps one host table).
+//
+// As strict as a host where a component can get things wrong: an emit on a
+// port the component does not declare as an output is answered NOT_FOUND
+// (and not recorded), an emit whose data is not JSON is answered INTERNAL,
+// and an answer whose data is not JSON becomes INTERNAL, with the host's
+// messages. (It does not enforce the message size limit.)
 #ifndef TINY_TESTING_HPP
 #define TINY_TESTING_HPP
 
@@ -282,12 +288,32 @@ class Harness {
     return api;
   }
 
+  static bool is_json(std::string_view text) {
+    return text.empty() || !Json::parse(text, nullptr, /*allow_exceptions=*/false).is_discarded();
+  }
+  bool declares_output(std::string_view port) const {
+    for (uint32_t i = 0; i < desc_->port_count; ++i) {
+      const tiny_port& p = desc_->ports[i];
+      if (p.direction != TINY_PORT_OUT) continue;
+      std::string_view name = p.name;
+      if (name == port) return true;
+      if (!name.empty() && name.back() == '*' && port.substr(0, name.size() - 1) == name.substr(0, name.size() - 1) &&
+          port.size() >= name.size())
+        return true;
+    }
+    return false;
+  }
+
   static void complete_cb(tiny_call* call, const tiny_result* r) {
     auto* pc = reinterpret_cast<PendingCall*>(call);
     {
       std::lock_guard<std::mutex> lock(pc->mu_);
       ++pc->completions;
-      if (!pc->result_) pc->result_ = Result::from(*r);
+      if (!pc->result_) {
+        pc->result_ = Result::from(*r);
+        if (pc->result_->status == TINY_STATUS_OK && !is_json(pc->result_->data))
+          pc->result_ = Result{TINY_STATUS_INTERNAL, {}, "the node answered data that is not JSON"};
+      }
       pc->cv_.notify_all();
     }
     if (current_) current_->changed_.notify_all();
@@ -295,6 +321,18 @@ class Harness {
   static void emit_cb(tiny_node* node, const tiny_call* cause, const char* port, tiny_bytes data,
                       tiny_emit_done_fn done, void* user) {
     Harness& h = self(node);
+    if (!h.declares_output(port)) {
+      std::string m = "node '" + h.node_name_ + "' has no output port '" + port + "'";
+      tiny_result r{TINY_STATUS_NOT_FOUND, {}, detail::view(m)};
+      if (done) done(user, &r);
+      return;
+    }
+    if (!is_json(detail::view(data))) {
+      std::string m = h.node_name_ + "." + port + " emitted data that is not JSON";
+      tiny_result r{TINY_STATUS_INTERNAL, {}, detail::view(m)};
+      if (done) done(user, &r);
+      return;
+    }
     Emitted e;
     e.port = port;
     e.raw = std::string(detail::view(data));
