@@ -244,16 +244,23 @@ class SigtermUnderLoadTest(unittest.TestCase):
         print("\nshort grace: inflight at the signal %d, every caller answered %.2fs after it, exit after %.2fs" %
               (inflight, t_answered - t_sig, t_exit - t_sig))
 
+    def sigterm_while_sleeping(self, ms):
+        """A host with 200 ms of grace gets SIGTERM while `slow` sleeps `ms`;
+        returns (host, the call's future, monotonic time of the signal)."""
+        host = self.start("--grace-period", "200ms")
+        client = Client(host.address)
+        self.addCleanup(client.close)
+        fut = send_async(client, "slow.in", json.dumps({"ms": ms}).encode(), timeout=90)
+        self.assertTrue(host.wait_for(r"received message via gRPC to=slow\.in", timeout=10), host.output())
+        t_sig = time.monotonic()
+        host.proc.send_signal(signal.SIGTERM)
+        return host, fut, t_sig
+
     def test_shutdown_waits_for_a_running_blocking_handler_and_says_so(self):
         # A blocking handler cannot be interrupted: after the grace period
         # the host waits for it (up to another grace period, at least 10 s)
         # before destroying the node, saying so after 1 s, then exits 0.
-        host = self.start("--grace-period", "200ms")
-        client = Client(host.address)
-        self.addCleanup(client.close)
-        fut = send_async(client, "slow.in", json.dumps({"ms": 3000}).encode(), timeout=30)
-        self.assertTrue(host.wait_for(r"received message via gRPC to=slow\.in", timeout=10), host.output())
-        host.proc.send_signal(signal.SIGTERM)
+        host, fut, _ = self.sigterm_while_sleeping(3000)
         self.assertTrue(host.wait_for(r"waiting for running handlers before destroying node=slow running=1 waited_ms=",
                                       timeout=20), host.output())
         self.assertEqual(host.proc.wait(30), 0, host.output())
@@ -265,13 +272,7 @@ class SigtermUnderLoadTest(unittest.TestCase):
         # 60 s of sleep against 200 ms of grace: after the drain and 10 s
         # more for handlers, the host says which node is stuck and exits 1
         # rather than hang until it is killed.
-        host = self.start("--grace-period", "200ms")
-        client = Client(host.address)
-        self.addCleanup(client.close)
-        fut = send_async(client, "slow.in", json.dumps({"ms": 60000}).encode(), timeout=90)
-        self.assertTrue(host.wait_for(r"received message via gRPC to=slow\.in", timeout=10), host.output())
-        t_sig = time.monotonic()
-        host.proc.send_signal(signal.SIGTERM)
+        host, fut, t_sig = self.sigterm_while_sleeping(60000)
         self.assertEqual(host.proc.wait(40), 1, host.output())
         self.assertLess(time.monotonic() - t_sig, 30)
         self.assertTrue(host.wait_for(r"handlers still running 10000 ms after the drain; exiting without destroying "
