@@ -54,6 +54,10 @@ struct tiny_call {
     return true;
   }
   bool completed() const { return completed_.load(std::memory_order_acquire); }
+  // True when nobody waits for the answer any more (a gRPC caller that
+  // cancelled or hung up, or whose call the host already ended). Work still
+  // queued for such a call is dropped. [thread: any]
+  virtual bool abandoned() const { return false; }
 
   void Ref() { refs_.fetch_add(1, std::memory_order_relaxed); }
   void Unref() {

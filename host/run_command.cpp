@@ -1,11 +1,13 @@
 // `tinyhost run`: the life of a host, top to bottom.
 #include <signal.h>
+#include <sys/resource.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
+#include <thread>
 
 #include "host/client_pool.h"
 #include "host/commands.h"
@@ -42,6 +44,18 @@ std::string BoundAddress(const std::string& listen, int port) {
   return listen.substr(0, listen.rfind(':')) + ":" + std::to_string(port);
 }
 
+// Every connection is a file descriptor. gRPC's listener stops accepting
+// for good once accept() has failed with EMFILE (a gRPC C-core bug), so the
+// soft limit (often 1024) is raised to the hard one, as Go's runtime does.
+void RaiseOpenFileLimit() {
+  struct rlimit lim {};
+  if (getrlimit(RLIMIT_NOFILE, &lim) != 0 || lim.rlim_cur >= lim.rlim_max) return;
+  rlim_t was = lim.rlim_cur;
+  lim.rlim_cur = lim.rlim_max;
+  if (setrlimit(RLIMIT_NOFILE, &lim) == 0)
+    spdlog::debug("open files limit raised from {} to {}", static_cast<uint64_t>(was), static_cast<uint64_t>(lim.rlim_max));
+}
+
 std::string Join(const std::vector<std::string>& items) {
   std::string out;
   for (const auto& s : items) out += (out.empty() ? "" : ",") + s;
@@ -53,6 +67,7 @@ std::string Join(const std::vector<std::string>& items) {
 int RunHost(const RunOptions& o) {
   sigset_t stop_signals = BlockStopSignals();
   ConfigureLogging(o.log_level, o.log_format);
+  RaiseOpenFileLimit();
 
   ModuleRegistry modules;
   try {
@@ -173,8 +188,15 @@ int RunHost(const RunOptions& o) {
 
   spdlog::info("draining signal={} inflight={} grace_ms={}", sig == SIGTERM ? "SIGTERM" : "SIGINT",
                server.inflight(), o.grace_period.count());
+  const auto drain_until = std::chrono::steady_clock::now() + o.grace_period;
   size_t left = server.Drain(o.grace_period);
   if (left > 0) spdlog::warn("grace period over; cancelling calls inflight={}", left);
+  // Work no gRPC call counts (an http_server request in its flow, a tick)
+  // gets the rest of the grace period to be answered before the nodes go.
+  while (scheduler.root_emits() > 0 && std::chrono::steady_clock::now() < drain_until)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  if (size_t open = scheduler.root_emits(); open > 0)
+    spdlog::warn("grace period over; destroying nodes with emits still open emits={}", open);
   server.Shutdown();
   // Every call is answered by now; handlers still running (blocking ones
   // cannot be interrupted) get up to another grace period, at least 10 s.

@@ -158,6 +158,14 @@ void Scheduler::Emit(Node& from, const tiny_call* cause, std::string_view port, 
                ": the flow has a cycle");
     return;
   }
+  if (!cause) {
+    // A root emit (an HTTP request, a tick): no gRPC call counts it, so the
+    // drain counts these (see root_emits()).
+    auto* root = new RootDone{this, done, user};
+    root_emits_.fetch_add(1, std::memory_order_relaxed);
+    done = &RootDone::Finish;
+    user = root;
+  }
   if (routes->size() == 1) {
     DeliverRoute(routes->front(), data, new CallbackCall(ctx, done, user));
     return;
@@ -234,6 +242,10 @@ void Scheduler::Invoke(const std::shared_ptr<Node>& node, std::string_view port,
       // The caller may have given up while this waited for a worker.
       if (call->context.deadline != Clock::time_point::max() && call->context.deadline <= Clock::now()) {
         FailCall(call, TINY_STATUS_DEADLINE_EXCEEDED, "deadline exceeded while queued for " + node->name);
+        return;
+      }
+      if (call->abandoned()) {  // cancelled or gone: do not hold a worker for nobody
+        FailCall(call, TINY_STATUS_CANCELLED, "the caller is gone");
         return;
       }
       std::optional<WorkerScope> scope;

@@ -81,6 +81,10 @@ class Scheduler {
   // ran in them when the time was up; their instances are never freed.
   std::vector<std::string> Shutdown(std::chrono::milliseconds handler_grace = std::chrono::hours(24 * 365));
 
+  // Emits without a cause (from a component's own thread: an HTTP request,
+  // a tick) whose answer has not come back yet. [thread: any]
+  size_t root_emits() const { return root_emits_.load(std::memory_order_relaxed); }
+
   // Emits from `from` (see tiny_host_api.emit). [thread: any]
   void Emit(Node& from, const tiny_call* cause, std::string_view port, std::string_view data,
             tiny_emit_done_fn done, void* user);
@@ -113,6 +117,18 @@ class Scheduler {
   ThreadPool workers_;
   std::mutex reconcile_mu_;  // one Reconcile/Shutdown at a time
   std::vector<std::shared_ptr<Node>> stuck_;  // see Shutdown
+  std::atomic<size_t> root_emits_{0};
+  struct RootDone {
+    Scheduler* scheduler;
+    tiny_emit_done_fn done;
+    void* user;
+    static void Finish(void* self, const tiny_result* r) {
+      auto* root = static_cast<RootDone*>(self);
+      if (root->done) root->done(root->user, r);
+      root->scheduler->root_emits_.fetch_sub(1, std::memory_order_relaxed);
+      delete root;
+    }
+  };
   std::atomic<std::shared_ptr<const Graph>> graph_{std::make_shared<const Graph>()};
 };
 

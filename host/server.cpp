@@ -107,6 +107,7 @@ class SendReactor final : public grpc::ServerUnaryReactor, public tiny_call {
     Done(grpc::Status::OK);
   }
   void OnCancel() override { FinishWith(grpc::Status(grpc::StatusCode::CANCELLED, "cancelled by the client")); }
+  bool abandoned() const override { return finished_.load(std::memory_order_acquire); }
   void OnDone() override { Unref(); }
 
   ModuleServer& server_;

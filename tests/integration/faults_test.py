@@ -406,6 +406,27 @@ class BlockedWorkersTest(unittest.TestCase):
         self.assertLess(time.monotonic() - t_sig, 8.0)
 
 
+class CancelledQueueTest(unittest.TestCase):
+    def test_cancelled_calls_do_not_hold_the_worker_queue(self):
+        # One worker, busy 1.5 s; 20 calls of 1 s each queue behind it and
+        # are cancelled by their client. Without dropping them, a fresh
+        # call would wait 20 s more; it is answered right after the first.
+        host = Host(write_flow(FLOW), plugins=["test-module"], args=["--worker-threads", "1"])
+        self.addCleanup(host.kill)
+        host.start()
+        client = Client(host.address)
+        self.addCleanup(client.close)
+        busy = send_async(client, "slow.in", json.dumps({"ms": 1500}), timeout=30)
+        queued = [send_async(client, "slow.in", json.dumps({"ms": 1000}), timeout=60) for _ in range(20)]
+        time.sleep(0.2)  # the client's pace: let them reach the queue
+        for f in queued:
+            self.assertTrue(f.cancel())  # still running on the server side: cancellable
+        fresh = send_async(client, "slow.in", json.dumps({"ms": 0}), timeout=6)
+        self.assertEqual(outcome(busy), ("OK", b'{"slept":1500}', ""))
+        self.assertEqual(outcome(fresh), ("OK", b'{"slept":0}', ""))
+        self.assertEqual(host.stop(), 0, host.output())
+
+
 class ChainedBlockingTest(unittest.TestCase):
     """A blocking component that waits (emit_wait) on another blocking one,
     with more callers than workers. A blocking delivery made from a worker

@@ -4,11 +4,12 @@ import json
 import os
 import re
 import socket
+import threading
 import unittest
 import urllib.request
 import urllib.error
 
-from harness import SOURCE_DIR, Host, all_plugins_dir, tinyhost, write_flow
+from harness import SOURCE_DIR, Host, all_plugins_dir, tinyhost, wait_until, write_flow
 
 
 def example_flow_on_port_0():
@@ -66,6 +67,50 @@ class DocsCompleteFlowTest(unittest.TestCase):
         with urllib.request.urlopen(urllib.request.Request(url, data=body), timeout=10) as r:
             self.assertEqual(r.status, 200)
             self.assertEqual(json.loads(r.read()), [{"name": "a", "price": 10}, {"name": "b", "price": 20}])
+
+
+class HttpDrainTest(unittest.TestCase):
+    SLOW_FLOW = """
+nodes:
+  - name: web
+    module: http-module
+    component: http_server
+    settings: {port: 0, host: 127.0.0.1}
+    edges: [{port: request, to: shape.in}]
+  - name: shape
+    module: common-module
+    component: transform
+    edges: [{port: out, to: slow.in, data: {ms: 1000}}]
+  - name: slow
+    module: test-module
+    component: sleepy
+"""
+
+    def test_sigterm_answers_http_requests_in_flight_within_the_grace_period(self):
+        host = Host(write_flow(self.SLOW_FLOW), plugins=["common-module", "http-module", "test-module"],
+                    args=["--grace-period", "5s", "--log-level", "debug"]).start()
+        self.addCleanup(host.kill)
+        line = host.wait_for(r"http server listening address=\S+", timeout=10)
+        self.assertIsNotNone(line, host.output())
+        url = "http://" + re.search(r"address=(\S+)", line).group(1) + "/slow"
+        results = []
+
+        def get():
+            try:
+                with urllib.request.urlopen(url, timeout=15) as r:
+                    results.append((r.status, r.read()))
+            except Exception as e:  # recorded, then asserted on
+                results.append(("error", repr(e)))
+
+        threads = [threading.Thread(target=get) for _ in range(4)]
+        for t in threads:
+            t.start()
+        self.assertTrue(wait_until(lambda: host.output().count("http request GET /slow") >= 4, timeout=10),
+                        host.output())
+        self.assertEqual(host.stop(), 0, host.output())
+        for t in threads:
+            t.join(20)
+        self.assertEqual(sorted(results), [(200, b'{"slept":1000}')] * 4, host.output()[-3000:])
 
 
 class HttpPortTakenTest(unittest.TestCase):

@@ -2,9 +2,10 @@
 move, `send` answers, SIGTERM drains and exits 0."""
 import json
 import signal
+import subprocess
 import unittest
 
-from harness import Client, Host, tinyhost, write_flow
+from harness import TINYHOST, Client, Host, tinyhost, wait_until, write_flow
 
 TICKER_FLOW = """
 nodes:
@@ -80,6 +81,27 @@ class ListenPortTakenTest(unittest.TestCase):
         self.addCleanup(client.close)
         for i in range(10):
             self.assertEqual(client.send("printer.in", b'{"i":%d}' % i)[0], "OK")
+
+
+class OpenFileLimitTest(unittest.TestCase):
+    def test_the_soft_limit_is_raised_to_the_hard_one(self):
+        # gRPC's listener stops accepting for good after one EMFILE; the
+        # host takes every descriptor it is allowed. Started with soft 256,
+        # hard 2048 (prlimit execs the host: same pid).
+        flow = write_flow(TICKER_FLOW)
+        proc = subprocess.Popen(["prlimit", "--nofile=256:2048", TINYHOST, "run", "--plugin-dir",
+                                 Host(flow).plugin_dir, "--plugin", "common-module", "--flow", flow,
+                                 "--listen", "127.0.0.1:0"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.addCleanup(lambda: (proc.kill(), proc.wait()))
+
+        def limits():
+            try:
+                with open("/proc/%d/limits" % proc.pid) as f:
+                    return [l for l in f if l.startswith("Max open files")][0].split()[3:5]
+            except (OSError, IndexError):
+                return None
+
+        self.assertTrue(wait_until(lambda: limits() == ["2048", "2048"], timeout=10), limits())
 
 
 class SettingsExitCodeTest(unittest.TestCase):
