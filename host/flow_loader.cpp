@@ -188,16 +188,14 @@ class Validator {
             edge.data = YamlToJson(e["data"]);
             // Any template: usually a map; "{{expr}}" makes the whole
             // message the expression's value (docs/expressions.md).
-            {
-              try {
-                edge.mapping = std::make_shared<const Mapping>(Mapping::Compile(edge.data));
-              } catch (const MappingError& err) {
-                std::string msg = err.what(), prefix = err.path + ": ";
-                if (msg.rfind(prefix, 0) == 0) msg.erase(0, prefix.size());
-                node_error(field + ".data" + (err.path.empty() ? "" : "." + err.path), msg);
-              } catch (const std::exception& err) {
-                node_error(field + ".data", err.what());
-              }
+            try {
+              edge.mapping = std::make_shared<const Mapping>(Mapping::Compile(edge.data));
+            } catch (const MappingError& err) {
+              std::string msg = err.what(), prefix = err.path + ": ";
+              if (msg.rfind(prefix, 0) == 0) msg.erase(0, prefix.size());
+              node_error(field + ".data" + (err.path.empty() ? "" : "." + err.path), msg);
+            } catch (const std::exception& err) {
+              node_error(field + ".data", err.what());
             }
           }
           spec.edges.push_back(std::move(edge));

@@ -27,7 +27,7 @@ const char* LevelName(spdlog::level::level_enum level) {
   }
 }
 
-// %^ in the text pattern: the level name as above.
+// %* in the text pattern: the level name as above.
 class LevelFlag final : public spdlog::custom_flag_formatter {
  public:
   void format(const spdlog::details::log_msg& msg, const std::tm&, spdlog::memory_buf_t& dest) override {

@@ -201,7 +201,7 @@ int RunHost(const RunOptions& o) {
   // Every call is answered by now; handlers still running (blocking ones
   // cannot be interrupted) get up to another grace period, at least 10 s.
   auto handler_grace = std::max<std::chrono::milliseconds>(o.grace_period, std::chrono::seconds(10));
-  if (auto stuck = scheduler.Shutdown(handler_grace); !stuck.empty()) {
+  if (auto stuck = scheduler.Shutdown(std::chrono::steady_clock::now() + handler_grace); !stuck.empty()) {
     // Their instances cannot be destroyed, nor their plugins deinitialised,
     // nor this process's statics torn down under them: leave at once.
     spdlog::error("handlers still running {} ms after the drain; exiting without destroying nodes={}",

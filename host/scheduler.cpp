@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <condition_variable>
 #include <functional>
-#include <optional>
 #include <set>
 #include <thread>
 
@@ -24,7 +23,7 @@ thread_local bool t_on_worker = false;
 
 struct WorkerScope {
   bool saved = t_on_worker;
-  WorkerScope() { t_on_worker = true; }
+  explicit WorkerScope(bool on_worker) { t_on_worker = on_worker; }
   ~WorkerScope() { t_on_worker = saved; }
 };
 
@@ -248,8 +247,7 @@ void Scheduler::Invoke(const std::shared_ptr<Node>& node, std::string_view port,
         FailCall(call, TINY_STATUS_CANCELLED, "the caller is gone");
         return;
       }
-      std::optional<WorkerScope> scope;
-      if (blocking) scope.emplace();
+      WorkerScope scope(blocking);  // the dispatch pool's threads must not block
       RunHandle(*node, port.c_str(), data, call);
     });
     if (!posted) FailCall(call, TINY_STATUS_UNAVAILABLE, "host is shutting down");
@@ -309,14 +307,16 @@ bool Scheduler::StartNode(const std::shared_ptr<Node>& node, const std::string& 
     FailCall(call, TINY_STATUS_INTERNAL, "the component threw on _settings");
   }
   bool answered = call->Wait(std::chrono::seconds(10));
-  std::string why = !answered ? "no answer to _settings within 10 s" : "settings: " + call->error;
+  std::string why = !answered            ? "no answer to _settings within 10 s"
+                    : call->error.empty() ? "settings: rejected"
+                                          : "settings: " + call->error;
   bool ok = answered && call->status == TINY_STATUS_OK && call->error.empty();
   if (!ok && (!answered || (call->status != TINY_STATUS_OK && call->status != TINY_STATUS_INVALID_ARGUMENT)))
     *environment_failure = true;
   call->Unref();
   if (!ok) {
-    *error = why == "settings: " ? "settings: rejected" : why;
-    StopNode(*node, std::chrono::steady_clock::time_point::max());
+    *error = why;
+    StopNode(*node);
     node->state = NodeState::kFailed;
     return false;
   }
@@ -443,7 +443,7 @@ std::vector<std::string> Scheduler::Reconcile(const FlowSet& flows, bool* enviro
   auto gone_order = SinksFirst(gone);
   std::reverse(gone_order.begin(), gone_order.end());
   for (const auto& node : gone_order)
-    if (std::find(gone.begin(), gone.end(), node) != gone.end()) StopNode(*node, std::chrono::steady_clock::time_point::max());
+    if (std::find(gone.begin(), gone.end(), node) != gone.end()) StopNode(*node);
 
   // Start the new nodes, sinks first, so a source's first emit finds its
   // targets running.
@@ -465,7 +465,7 @@ std::vector<std::string> Scheduler::Reconcile(const FlowSet& flows, bool* enviro
   return errors;
 }
 
-std::vector<std::string> Scheduler::Shutdown(std::chrono::milliseconds handler_grace) {
+std::vector<std::string> Scheduler::Shutdown(std::chrono::steady_clock::time_point give_up) {
   std::lock_guard<std::mutex> lock(reconcile_mu_);
   auto old_graph = graph_.exchange(std::make_shared<const Graph>());
   // Sources first, so nothing emits into a node already destroyed.
@@ -474,9 +474,6 @@ std::vector<std::string> Scheduler::Shutdown(std::chrono::milliseconds handler_g
     if (entry.local) locals.push_back(entry.local);
   auto order = SinksFirst(locals);
   std::reverse(order.begin(), order.end());
-  const auto now = std::chrono::steady_clock::now();
-  const auto give_up = handler_grace >= std::chrono::hours(24 * 365) ? std::chrono::steady_clock::time_point::max()
-                                                                      : now + handler_grace;
   std::vector<std::string> stuck;
   for (const auto& node : order) {
     if (!StopNode(*node, give_up)) {

@@ -75,11 +75,12 @@ class Scheduler {
   // in use, or it did not answer). [thread: one at a time]
   std::vector<std::string> Reconcile(const FlowSet& flows, bool* environment_failure = nullptr);
 
-  // Destroys every node, sources first, waiting up to `handler_grace` in
-  // all for handlers still running (a blocking one cannot be interrupted).
-  // Returns the names of nodes left undestroyed because a handler still
-  // ran in them when the time was up; their instances are never freed.
-  std::vector<std::string> Shutdown(std::chrono::milliseconds handler_grace = std::chrono::hours(24 * 365));
+  // Destroys every node, sources first, waiting until `give_up` for
+  // handlers still running (a blocking one cannot be interrupted). Returns
+  // the names of nodes left undestroyed because a handler still ran in them
+  // then; their instances are never freed.
+  std::vector<std::string> Shutdown(
+      std::chrono::steady_clock::time_point give_up = std::chrono::steady_clock::time_point::max());
 
   // Emits without a cause (from a component's own thread: an HTTP request,
   // a tick) whose answer has not come back yet. [thread: any]
@@ -107,7 +108,7 @@ class Scheduler {
   bool StartNode(const std::shared_ptr<Node>& node, const std::string& settings, std::string* error,
                  bool* environment_failure);
   // False (and the node left as it is) if handlers still run at `give_up`.
-  bool StopNode(Node& node, std::chrono::steady_clock::time_point give_up);
+  bool StopNode(Node& node, std::chrono::steady_clock::time_point give_up = std::chrono::steady_clock::time_point::max());
 
   const ModuleRegistry& modules_;
   const SchedulerOptions options_;

@@ -18,13 +18,18 @@ def example_flow_on_port_0():
     return write_flow(text.replace("settings: {port: 8080}", "settings: {port: 0, host: 127.0.0.1}"))
 
 
+def http_base(test, host):
+    """http://HOST:PORT of the host's http_server, from its "listening" log line."""
+    line = host.wait_for(r"http server listening address=\S+", timeout=10)
+    test.assertIsNotNone(line, host.output())
+    return "http://" + re.search(r"address=(\S+)", line).group(1)
+
+
 class HelloHttpTest(unittest.TestCase):
     def setUp(self):
         self.host = Host(example_flow_on_port_0(), plugins=["common-module", "http-module"]).start()
         self.addCleanup(self.host.kill)
-        line = self.host.wait_for(r"http server listening address=\S+", timeout=10)
-        self.assertIsNotNone(line, self.host.output())
-        self.base = "http://" + re.search(r"address=(\S+)", line).group(1)
+        self.base = http_base(self, self.host)
 
     def get(self, path):
         try:
@@ -60,9 +65,7 @@ class DocsCompleteFlowTest(unittest.TestCase):
         host = Host(write_flow(flow.replace("settings: {port: 8080}", "settings: {port: 0, host: 127.0.0.1}")),
                     plugins=["common-module", "http-module"]).start()
         self.addCleanup(host.kill)
-        line = host.wait_for(r"http server listening address=\S+", timeout=10)
-        self.assertIsNotNone(line, host.output())
-        url = "http://" + re.search(r"address=(\S+)", line).group(1) + "/?requestId=r1"
+        url = http_base(self, host) + "/?requestId=r1"
         body = b'{"items":[{"name":"a","qty":1},{"name":"b","qty":2}]}'
         with urllib.request.urlopen(urllib.request.Request(url, data=body), timeout=10) as r:
             self.assertEqual(r.status, 200)
@@ -90,9 +93,7 @@ nodes:
         host = Host(write_flow(self.SLOW_FLOW), plugins=["common-module", "http-module", "test-module"],
                     args=["--grace-period", "5s", "--log-level", "debug"]).start()
         self.addCleanup(host.kill)
-        line = host.wait_for(r"http server listening address=\S+", timeout=10)
-        self.assertIsNotNone(line, host.output())
-        url = "http://" + re.search(r"address=(\S+)", line).group(1) + "/slow"
+        url = http_base(self, host) + "/slow"
         results = []
 
         def get():

@@ -5,7 +5,7 @@ import signal
 import subprocess
 import unittest
 
-from harness import TINYHOST, Client, Host, tinyhost, wait_until, write_flow
+from harness import TINYHOST, Client, Host, all_plugins_dir, tinyhost, wait_until, write_flow
 
 TICKER_FLOW = """
 nodes:
@@ -90,7 +90,7 @@ class OpenFileLimitTest(unittest.TestCase):
         # hard 2048 (prlimit execs the host: same pid).
         flow = write_flow(TICKER_FLOW)
         proc = subprocess.Popen(["prlimit", "--nofile=256:2048", TINYHOST, "run", "--plugin-dir",
-                                 Host(flow).plugin_dir, "--plugin", "common-module", "--flow", flow,
+                                 all_plugins_dir(), "--plugin", "common-module", "--flow", flow,
                                  "--listen", "127.0.0.1:0"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.addCleanup(lambda: (proc.kill(), proc.wait()))
 
@@ -109,7 +109,7 @@ class SettingsExitCodeTest(unittest.TestCase):
         # test-module's counter reads `start` with get<int64_t>(): a string
         # there is the flow's mistake (exit 2, one line), not a crash (1).
         flow = write_flow("nodes:\n  - {name: c, module: test-module, component: counter, settings: {start: x}}\n")
-        r = tinyhost("run", "--plugin-dir", Host(flow).plugin_dir, "--plugin", "test-module", "--flow", flow,
+        r = tinyhost("run", "--plugin-dir", all_plugins_dir(), "--plugin", "test-module", "--flow", flow,
                      "--listen", "127.0.0.1:0", timeout=20)
         self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
         lines = [l for l in r.stderr.splitlines() if l.startswith("tinyhost: error:")]

@@ -448,9 +448,9 @@ struct ComponentTrampolines {
   static void handle(tiny_instance* instance, tiny_call* call, const char* port, tiny_bytes data) noexcept {
     Component& component = *reinterpret_cast<Instance*>(instance)->component;
     Message msg(call, port, detail::view(data));
+    const bool settings = std::strcmp(port, "_settings") == 0;
     try {
-      Reply reply = std::strcmp(port, "_settings") == 0 ? component.on_settings(msg.json())
-                                                        : component.on_message(msg);
+      Reply reply = settings ? component.on_settings(msg.json()) : component.on_message(msg);
       if (msg.deferred()) return;  // the component owns the call now
       answer(component, call, reply);
     } catch (const Json::exception& e) {
@@ -459,7 +459,6 @@ struct ComponentTrampolines {
       // reply. In `_settings`, any JSON type or range error (settings.at(),
       // get<int>() on a string) is a bad setting: the flow's failure, so a
       // plain error reply too (the host exits 2, not 1).
-      const bool settings = std::strcmp(port, "_settings") == 0;
       if (settings || dynamic_cast<const Json::parse_error*>(&e) != nullptr) {
         std::string m = std::string(settings ? "bad settings: " : "input is not valid JSON: ") + e.what();
         tiny_result r{TINY_STATUS_OK, {}, detail::view(m)};

@@ -321,23 +321,20 @@ class Harness {
   static void emit_cb(tiny_node* node, const tiny_call* cause, const char* port, tiny_bytes data,
                       tiny_emit_done_fn done, void* user) {
     Harness& h = self(node);
-    if (!h.declares_output(port)) {
-      std::string m = "node '" + h.node_name_ + "' has no output port '" + port + "'";
-      tiny_result r{TINY_STATUS_NOT_FOUND, {}, detail::view(m)};
+    auto refuse = [&](int32_t status, const std::string& message) {
+      tiny_result r{status, {}, detail::view(message)};
       if (done) done(user, &r);
-      return;
-    }
-    if (!is_json(detail::view(data))) {
-      std::string m = h.node_name_ + "." + port + " emitted data that is not JSON";
-      tiny_result r{TINY_STATUS_INTERNAL, {}, detail::view(m)};
-      if (done) done(user, &r);
-      return;
-    }
+    };
+    if (!h.declares_output(port))
+      return refuse(TINY_STATUS_NOT_FOUND, "node '" + h.node_name_ + "' has no output port '" + port + "'");
     Emitted e;
     e.port = port;
     e.raw = std::string(detail::view(data));
-    e.data = Json::parse(e.raw, nullptr, /*allow_exceptions=*/false);
-    if (e.data.is_discarded()) e.data = Json();
+    if (!e.raw.empty()) {
+      e.data = Json::parse(e.raw, nullptr, /*allow_exceptions=*/false);
+      if (e.data.is_discarded())
+        return refuse(TINY_STATUS_INTERNAL, h.node_name_ + "." + port + " emitted data that is not JSON");
+    }
     e.has_cause = cause != nullptr;
     e.hop = cause ? reinterpret_cast<const PendingCall*>(cause)->hop + 1 : 0;
     Responder responder;

@@ -227,13 +227,12 @@ void Session::linger_close() {
   beast::error_code ec;
   stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
   if (ec) return do_close();
-  linger_until_ = std::chrono::steady_clock::now() + std::min(kMaxLinger, shared_->config.timeout);
+  set_deadline(std::chrono::steady_clock::now() + std::min(kMaxLinger, shared_->config.timeout));
   drained_ = 0;
   drain();
 }
 
 void Session::drain() {
-  set_deadline(linger_until_);
   stream_.async_read_some(net::buffer(drain_buf_), [self = shared_from_this()](beast::error_code ec, size_t n) {
     if (self->closing_) return;
     self->drained_ += n;

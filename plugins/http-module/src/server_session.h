@@ -118,7 +118,6 @@ class Session : public std::enable_shared_from_this<Session> {
   std::shared_ptr<HttpResponse> out_;  // alive while being written
   std::array<char, 4096> drain_buf_{};
   size_t drained_ = 0;
-  std::chrono::steady_clock::time_point linger_until_;
 };
 
 }  // namespace http_module
