@@ -28,13 +28,13 @@
 #include <string>
 #include <thread>
 
-#include "host/call.h"
-#include "host/flow.h"
-#include "host/host_api.h"
-#include "host/mapping.h"
-#include "host/module_registry.h"
-#include "host/plugin_loader.h"
-#include "host/scheduler.h"
+#include "host/runtime/call.h"
+#include "host/flow/flow_loader.h"
+#include "host/runtime/host_api.h"
+#include "host/flow/mapping.h"
+#include "host/loader/module_registry.h"
+#include "host/loader/plugin_loader.h"
+#include "host/runtime/scheduler.h"
 
 using namespace tiny::host;
 

@@ -4,8 +4,8 @@
 
 #include <iostream>
 
-#include "host/commands.h"
-#include "host/options.h"
+#include "host/cli/commands.h"
+#include "host/cli/options.h"
 #include "tiny/plugin.h"
 
 #ifndef TINYHOST_VERSION

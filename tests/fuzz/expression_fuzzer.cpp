@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <string_view>
 
-#include "host/expression.h"
+#include "host/flow/expression.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static const nlohmann::json kInput = nlohmann::json::parse(

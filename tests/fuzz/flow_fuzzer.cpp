@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <string>
 
-#include "host/flow.h"
+#include "host/flow/flow_loader.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static tiny::host::ModuleRegistry registry;  // no plugins: every module is remote

@@ -3,7 +3,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "host/message_decoder.h"
+#include "host/net/message_decoder.h"
 #include "tinysystems/module/v1/module.pb.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

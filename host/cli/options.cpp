@@ -1,0 +1,313 @@
+#include "host/cli/options.h"
+
+#include <boost/program_options.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <regex>
+#include <sstream>
+
+#include "host/base/names.h"
+
+extern char** environ;
+
+#ifndef TINYHOST_DEFAULT_PLUGIN_DIR
+#define TINYHOST_DEFAULT_PLUGIN_DIR "/usr/lib/tinyhost/plugins"
+#endif
+
+namespace tiny::host {
+namespace po = boost::program_options;
+namespace {
+
+const char* kUsage =
+    "usage: tinyhost run --plugin-dir DIR [--plugin NAME[,NAME]]... --flow FILE... [options]\n"
+    "       tinyhost send --address HOST:PORT --to NODE.PORT [--data JSON|@FILE] [--timeout DUR]\n"
+    "       tinyhost inspect PLUGIN.so|MODULE [--plugin-dir DIR]\n"
+    "       tinyhost --help | --version\n";
+
+std::vector<std::string> SplitList(const std::vector<std::string>& items) {
+  std::vector<std::string> out;
+  for (const auto& item : items) {
+    std::stringstream ss(item);
+    std::string part;
+    while (std::getline(ss, part, ','))
+      if (!part.empty()) out.push_back(part);
+  }
+  return out;
+}
+
+size_t ParseSize(const std::string& flag, const std::string& text) {
+  static const std::regex kSize(R"(([0-9]+)\s*(|B|KiB|MiB|GiB|K|M|G))");
+  std::smatch m;
+  if (!std::regex_match(text, m, kSize)) throw UsageError(flag + ": '" + text + "' is not a size (e.g. 4194304, 4MiB)");
+  size_t n = std::stoull(m[1]);
+  std::string unit = m[2];
+  if (unit == "KiB" || unit == "K") n <<= 10;
+  if (unit == "MiB" || unit == "M") n <<= 20;
+  if (unit == "GiB" || unit == "G") n <<= 30;
+  return n;
+}
+
+void CheckHostPort(const std::string& flag, const std::string& value) {
+  size_t colon = value.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == value.size())
+    throw UsageError(flag + ": '" + value + "' is not HOST:PORT");
+  std::string port = value.substr(colon + 1);
+  if (port.find_first_not_of("0123456789") != std::string::npos || port.size() > 5 || std::stoul(port) > 65535)
+    throw UsageError(flag + ": '" + value + "' has an invalid port");
+}
+
+// Maps TINYHOST_PLUGIN_DIR to plugin-dir for the options `desc` knows.
+std::string EnvName(const std::string& var, const po::options_description& desc) {
+  const std::string prefix = "TINYHOST_";
+  if (var.rfind(prefix, 0) != 0) return {};
+  std::string name = var.substr(prefix.size());
+  for (auto& c : name) c = c == '_' ? '-' : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return desc.find_nothrow(name, false) ? name : std::string();
+}
+
+po::options_description RunDescription(RunOptions& o) {
+  po::options_description d("run options");
+  d.add_options()
+      ("plugin-dir", po::value<std::string>(), ("directory of plugin .so files (default: " + DefaultPluginDir() + ")").c_str())
+      ("plugin", po::value<std::vector<std::string>>(), "module or file names to serve (default: all)")
+      ("flow", po::value<std::vector<std::string>>()->multitoken(), "flow YAML files: --flow a.yaml b.yaml, repeatable, or comma-separated")
+      ("listen", po::value<std::string>(&o.listen)->default_value(o.listen), "gRPC listen HOST:PORT (port 0: any) or unix:PATH")
+      ("peer", po::value<std::vector<std::string>>(), "MODULE=ADDR of a host serving MODULE (repeatable)")
+      ("discovery-template", po::value<std::string>(&o.discovery_template), "target template with {module}")
+      ("tls-cert", po::value<std::string>(&o.tls.cert), "PEM certificate chain")
+      ("tls-key", po::value<std::string>(&o.tls.key), "PEM private key")
+      ("tls-ca", po::value<std::string>(&o.tls.ca), "PEM CA bundle; requires client certificates")
+      ("log-level", po::value<std::string>(&o.log_level)->default_value(o.log_level), "trace|debug|info|warn|error")
+      ("log-format", po::value<std::string>(&o.log_format)->default_value(o.log_format), "text|json")
+      ("grace-period", po::value<std::string>()->default_value("10s"), "drain time on SIGTERM")
+      ("default-deadline", po::value<std::string>()->default_value("30s"), "deadline of messages without one")
+      ("keepalive-time", po::value<std::string>()->default_value("10s"), "client ping interval")
+      ("keepalive-timeout", po::value<std::string>()->default_value("3s"), "ping answer timeout")
+      ("keepalive-min-time", po::value<std::string>()->default_value("5s"), "server: minimum ping interval accepted")
+      ("max-message-size", po::value<std::string>()->default_value("4MiB"), "largest message, both ways")
+      ("max-inflight", po::value<size_t>(&o.max_inflight)->default_value(o.max_inflight), "concurrent Send calls before RESOURCE_EXHAUSTED")
+      ("worker-threads", po::value<size_t>(&o.worker_threads)->default_value(o.worker_threads), "threads for blocking components")
+      ("reload-interval", po::value<std::string>()->default_value("1s"), "flow file poll interval (0: off)")
+      ("check", po::bool_switch(&o.check_only), "load plugins and validate flows, then exit")
+      ("config", po::value<std::string>(), "config file of key = value lines (same names as flags)");
+  return d;
+}
+
+po::options_description SendDescription(SendOptions& o) {
+  po::options_description d("send options");
+  d.add_options()
+      ("address", po::value<std::string>(&o.address), "HOST:PORT of a host")
+      ("to", po::value<std::string>(&o.to), "NODE.PORT")
+      ("data", po::value<std::string>(), "JSON, or @FILE")
+      ("timeout", po::value<std::string>()->default_value("30s"), "deadline")
+      ("metadata", po::value<std::vector<std::string>>(), "KEY=VALUE (repeatable)")
+      ("tls-cert", po::value<std::string>(&o.tls.cert), "PEM client certificate")
+      ("tls-key", po::value<std::string>(&o.tls.key), "PEM client key")
+      ("tls-ca", po::value<std::string>(&o.tls.ca), "PEM CA bundle")
+      ("max-message-size", po::value<std::string>()->default_value("4MiB"), "largest message, both ways")
+      ("config", po::value<std::string>(), "config file");
+  return d;
+}
+
+po::options_description InspectDescription(InspectOptions& o) {
+  po::options_description d("inspect options");
+  d.add_options()("plugin-dir", po::value<std::string>(&o.plugin_dir), "where to find MODULE")(
+      "target", po::value<std::string>(&o.target), "PLUGIN.so or MODULE");
+  return d;
+}
+
+po::variables_map Parse(const std::vector<std::string>& args, const po::options_description& desc,
+                        const po::positional_options_description* positional,
+                        const std::map<std::string, std::string>& env) {
+  po::variables_map vm;
+  try {
+    po::command_line_parser parser(args);
+    parser.options(desc).style(po::command_line_style::unix_style ^ po::command_line_style::allow_guessing);
+    if (positional) parser.positional(*positional);
+    po::parsed_options parsed = parser.run();
+    // A word that belongs to no option (a second file after --data, a
+    // typo'd flag without dashes) is an error, never silently dropped.
+    if (!positional)
+      for (const auto& opt : parsed.options)
+        if (opt.position_key >= 0 || opt.string_key.empty())
+          throw UsageError("unexpected argument '" + (opt.original_tokens.empty() ? std::string() : opt.original_tokens[0]) +
+                           "'");
+    po::store(parsed, vm);
+    // The environment, below the command line.
+    po::parsed_options from_env(&desc);
+    for (const auto& [var, value] : env) {
+      std::string name = EnvName(var, desc);
+      if (name.empty() || (vm.count(name) && !vm[name].defaulted())) continue;
+      po::option opt;
+      opt.string_key = name;
+      opt.value.push_back(value);
+      from_env.options.push_back(opt);
+    }
+    po::store(from_env, vm);
+    if (vm.count("config")) {
+      std::string file = vm["config"].as<std::string>();
+      std::ifstream in(file);
+      if (!in) throw UsageError("--config: cannot read '" + file + "'");
+      po::store(po::parse_config_file(in, desc, false), vm);
+    }
+    po::notify(vm);
+  } catch (const po::error& e) {
+    throw UsageError(e.what());
+  }
+  return vm;
+}
+
+std::string ReadDataArg(const std::string& value) {
+  if (value.empty() || value[0] != '@') return value;
+  std::ifstream in(value.substr(1));
+  if (!in) throw UsageError("--data: cannot read '" + value.substr(1) + "'");
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+}  // namespace
+
+std::string DefaultPluginDir() {
+#ifdef TINYHOST_PLUGIN_DIR_FROM_BIN
+  // <prefix>/bin/tinyhost -> <prefix>/lib/tinyhost/plugins, wherever the
+  // prefix is now; only if that directory exists (not in a build tree).
+  std::error_code ec;
+  std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    std::filesystem::path dir = (exe.parent_path() / TINYHOST_PLUGIN_DIR_FROM_BIN).lexically_normal();
+    if (std::filesystem::is_directory(dir, ec)) return dir.string();
+  }
+#endif
+  return TINYHOST_DEFAULT_PLUGIN_DIR;
+}
+
+std::chrono::milliseconds ParseDuration(const std::string& flag, const std::string& text) {
+  static const std::regex kDuration(R"(([0-9]+(?:\.[0-9]+)?)(ms|s|m|h)?)");
+  std::smatch m;
+  if (!std::regex_match(text, m, kDuration))
+    throw UsageError(flag + ": '" + text + "' is not a duration (e.g. 250ms, 10s, 2m)");
+  double n = std::stod(m[1]);
+  std::string unit = m[2];
+  double ms = unit == "ms" ? n : unit == "m" ? n * 60000 : unit == "h" ? n * 3600000 : n * 1000;
+  return std::chrono::milliseconds(static_cast<long long>(ms));
+}
+
+std::map<std::string, std::string> Environment() {
+  std::map<std::string, std::string> env;
+  for (char** e = environ; e && *e; ++e) {
+    std::string kv(*e);
+    size_t eq = kv.find('=');
+    if (eq != std::string::npos) env[kv.substr(0, eq)] = kv.substr(eq + 1);
+  }
+  return env;
+}
+
+Options ParseOptions(int argc, const char* const argv[], const std::map<std::string, std::string>& env) {
+  Options out;
+  std::vector<std::string> args(argv + 1, argv + argc);
+  RunOptions run_defaults;
+  SendOptions send_defaults;
+  InspectOptions inspect_defaults;
+  std::ostringstream help;
+  help << kUsage << "\n"
+       << RunDescription(run_defaults) << "\n"
+       << SendDescription(send_defaults) << "\n"
+       << "Every run/send option may also come from a TINYHOST_<NAME> environment variable\n"
+          "(e.g. TINYHOST_PLUGIN_DIR, TINYHOST_FLOW=a.yaml,b.yaml) or a --config file.\n";
+  out.help_text = help.str();
+
+  if (args.empty()) throw UsageError("missing command (run, send, inspect)");
+  std::string cmd = args.front();
+  if (cmd == "--help" || cmd == "-h" || cmd == "help") {
+    out.command = Command::kHelp;
+    return out;
+  }
+  if (cmd == "--version" || cmd == "version") {
+    out.command = Command::kVersion;
+    return out;
+  }
+  args.erase(args.begin());
+  for (const auto& a : args)
+    if (a == "--help" || a == "-h") {
+      out.command = Command::kHelp;
+      return out;
+    }
+
+  if (cmd == "run") {
+    out.command = Command::kRun;
+    RunOptions& o = out.run;
+    auto desc = RunDescription(o);
+    auto vm = Parse(args, desc, nullptr, env);
+    o.plugin_dir = vm.count("plugin-dir") ? vm["plugin-dir"].as<std::string>() : DefaultPluginDir();
+    if (vm.count("plugin")) o.plugins = SplitList(vm["plugin"].as<std::vector<std::string>>());
+    if (vm.count("flow")) o.flows = SplitList(vm["flow"].as<std::vector<std::string>>());
+    if (o.flows.empty()) throw UsageError("run: at least one --flow FILE is required");
+    // HOST:PORT, or a Unix socket (unix:PATH) for hosts on one machine.
+    if (o.listen.rfind("unix:", 0) != 0 || o.listen.size() == 5) CheckHostPort("--listen", o.listen);
+    if (vm.count("peer")) {
+      for (const auto& p : SplitList(vm["peer"].as<std::vector<std::string>>())) {
+        size_t eq = p.find('=');
+        if (eq == std::string::npos || !IsDnsLabel(p.substr(0, eq)) || eq + 1 == p.size())
+          throw UsageError("--peer: '" + p + "' is not MODULE=HOST:PORT");
+        o.peers[p.substr(0, eq)] = p.substr(eq + 1);
+      }
+    }
+    if (!o.discovery_template.empty() && o.discovery_template.find("{module}") == std::string::npos)
+      throw UsageError("--discovery-template: '" + o.discovery_template + "' has no {module} placeholder");
+    if (o.tls.enabled() && (o.tls.cert.empty() || o.tls.key.empty()))
+      throw UsageError("--tls-cert and --tls-key go together");
+    o.grace_period = ParseDuration("--grace-period", vm["grace-period"].as<std::string>());
+    o.default_deadline = ParseDuration("--default-deadline", vm["default-deadline"].as<std::string>());
+    o.keepalive_time = ParseDuration("--keepalive-time", vm["keepalive-time"].as<std::string>());
+    o.keepalive_timeout = ParseDuration("--keepalive-timeout", vm["keepalive-timeout"].as<std::string>());
+    o.keepalive_min_time = ParseDuration("--keepalive-min-time", vm["keepalive-min-time"].as<std::string>());
+    o.reload_interval = ParseDuration("--reload-interval", vm["reload-interval"].as<std::string>());
+    o.max_message_size = ParseSize("--max-message-size", vm["max-message-size"].as<std::string>());
+    if (o.default_deadline.count() <= 0) throw UsageError("--default-deadline must be positive");
+    if (o.worker_threads == 0) throw UsageError("--worker-threads must be at least 1");
+    if (o.max_inflight == 0) throw UsageError("--max-inflight must be at least 1");
+    static const char* kLevels[] = {"trace", "debug", "info", "warn", "error", "off"};
+    if (std::find(std::begin(kLevels), std::end(kLevels), o.log_level) == std::end(kLevels))
+      throw UsageError("--log-level: unknown level '" + o.log_level + "' (trace, debug, info, warn, error, off)");
+    if (o.log_format != "text" && o.log_format != "json")
+      throw UsageError("--log-format: unknown format '" + o.log_format + "' (text, json)");
+    return out;
+  }
+  if (cmd == "send") {
+    out.command = Command::kSend;
+    SendOptions& o = out.send;
+    auto desc = SendDescription(o);
+    auto vm = Parse(args, desc, nullptr, env);
+    if (o.address.empty()) throw UsageError("send: --address HOST:PORT is required");
+    if (o.to.empty()) throw UsageError("send: --to NODE.PORT is required");
+    if (!SplitAddress(o.to)) throw UsageError("--to: '" + o.to + "' is not NODE.PORT");
+    if (vm.count("data")) o.data = ReadDataArg(vm["data"].as<std::string>());
+    o.timeout = ParseDuration("--timeout", vm["timeout"].as<std::string>());
+    o.max_message_size = ParseSize("--max-message-size", vm["max-message-size"].as<std::string>());
+    if (vm.count("metadata")) {
+      for (const auto& kv : vm["metadata"].as<std::vector<std::string>>()) {
+        size_t eq = kv.find('=');
+        if (eq == std::string::npos || eq == 0) throw UsageError("--metadata: '" + kv + "' is not KEY=VALUE");
+        o.metadata[kv.substr(0, eq)] = kv.substr(eq + 1);
+      }
+    }
+    return out;
+  }
+  if (cmd == "inspect") {
+    out.command = Command::kInspect;
+    InspectOptions& o = out.inspect;
+    auto desc = InspectDescription(o);
+    po::positional_options_description pos;
+    pos.add("target", 1);
+    Parse(args, desc, &pos, env);
+    if (o.target.empty()) throw UsageError("inspect: name a PLUGIN.so file or a MODULE");
+    if (o.plugin_dir.empty()) o.plugin_dir = DefaultPluginDir();
+    return out;
+  }
+  throw UsageError("unknown command '" + cmd + "' (run, send, inspect)");
+}
+
+}  // namespace tiny::host

@@ -1,0 +1,81 @@
+// Command-line, environment (TINYHOST_*) and config-file options.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "host/net/tls_options.h"
+
+namespace tiny::host {
+
+// A usage error: one line for the user; the CLI exits 2.
+class UsageError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct RunOptions {
+  std::string plugin_dir;
+  std::vector<std::string> plugins;  // module or file names; empty = all
+  std::vector<std::string> flows;
+  std::string listen = "0.0.0.0:50051";
+  std::map<std::string, std::string> peers;  // module -> address
+  std::string discovery_template;
+  TlsOptions tls;
+  std::string log_level = "info";
+  std::string log_format = "text";
+  std::chrono::milliseconds grace_period{10000};
+  std::chrono::milliseconds default_deadline{30000};
+  std::chrono::milliseconds keepalive_time{10000};
+  std::chrono::milliseconds keepalive_timeout{3000};
+  std::chrono::milliseconds keepalive_min_time{5000};
+  std::chrono::milliseconds reload_interval{1000};
+  size_t max_message_size = 4 * 1024 * 1024;
+  size_t max_inflight = 10000;
+  size_t worker_threads = 8;
+  bool check_only = false;
+};
+
+struct SendOptions {
+  std::string address;
+  std::string to;
+  std::string data;  // JSON text (after reading @FILE)
+  std::chrono::milliseconds timeout{30000};
+  std::map<std::string, std::string> metadata;
+  TlsOptions tls;
+  size_t max_message_size = 4 * 1024 * 1024;
+};
+
+struct InspectOptions {
+  std::string target;  // PLUGIN.so or MODULE
+  std::string plugin_dir;
+};
+
+enum class Command { kRun, kSend, kInspect, kHelp, kVersion };
+
+struct Options {
+  Command command = Command::kHelp;
+  RunOptions run;
+  SendOptions send;
+  InspectOptions inspect;
+  std::string help_text;
+};
+
+// Parses argv (plus TINYHOST_* variables from `env`, plus --config FILE).
+// Throws UsageError with one line naming the bad input.
+Options ParseOptions(int argc, const char* const argv[], const std::map<std::string, std::string>& env);
+
+// "250ms", "10s", "2m", "1h"; a bare number is seconds. Throws UsageError.
+std::chrono::milliseconds ParseDuration(const std::string& flag, const std::string& text);
+
+// The environment as a map (for ParseOptions).
+std::map<std::string, std::string> Environment();
+
+// The plugin directory an installed host uses by default.
+std::string DefaultPluginDir();
+
+}  // namespace tiny::host

@@ -1,0 +1,202 @@
+#include "host/net/client_pool.h"
+
+#include <pthread.h>
+#include <spdlog/spdlog.h>
+
+#include "host/base/log.h"
+
+namespace tiny::host {
+namespace {
+
+using tinysystems::module::v1::Message;
+using tinysystems::module::v1::Response;
+
+const char* StateName(grpc_connectivity_state s) {
+  switch (s) {
+    case GRPC_CHANNEL_IDLE: return "IDLE";
+    case GRPC_CHANNEL_CONNECTING: return "CONNECTING";
+    case GRPC_CHANNEL_READY: return "READY";
+    case GRPC_CHANNEL_TRANSIENT_FAILURE: return "TRANSIENT_FAILURE";
+    case GRPC_CHANNEL_SHUTDOWN: return "SHUTDOWN";
+  }
+  return "?";
+}
+
+// One message in flight to a peer; deletes itself when answered.
+struct RemoteCall {
+  grpc::ClientContext context;
+  Message request;
+  Response response;
+  tiny_call* call = nullptr;
+  std::string module;
+};
+
+// Watches expire so that shutdown never waits on a silent channel.
+std::chrono::system_clock::time_point WatchDeadline() {
+  return std::chrono::system_clock::now() + std::chrono::milliseconds(500);
+}
+
+}  // namespace
+
+ClientPool::ClientPool(ClientPoolOptions options) : options_(std::move(options)) {}
+
+ClientPool::~ClientPool() {
+  stopping_ = true;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    peers_.clear();  // channels shut down; pending watches complete
+  }
+  state_cq_.Shutdown();
+  if (watcher_.joinable()) {
+    watcher_.join();
+  } else {
+    void* tag;
+    bool ok;
+    while (state_cq_.Next(&tag, &ok)) {
+    }
+  }
+}
+
+bool ClientPool::CanReach(std::string_view module) const { return !TargetFor(module).empty(); }
+
+std::string ClientPool::TargetFor(std::string_view module) const {
+  auto it = options_.peers.find(std::string(module));
+  if (it != options_.peers.end()) return it->second;
+  if (options_.discovery_template.empty()) return {};
+  std::string target = options_.discovery_template;
+  for (size_t pos; (pos = target.find("{module}")) != std::string::npos;) target.replace(pos, 8, module);
+  return target;
+}
+
+void ClientPool::Prewarm() {
+  for (const auto& [module, address] : options_.peers) Get(module);
+}
+
+std::shared_ptr<ClientPool::Peer> ClientPool::Get(const std::string& module) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = peers_.find(module);
+    if (it != peers_.end()) return it->second;
+  }
+  std::string target = TargetFor(module);
+  if (target.empty()) return nullptr;
+  auto peer = Open(module, target);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto [it, fresh] = peers_.emplace(module, peer);
+    if (!fresh) return it->second;  // another thread won the race
+  }
+  Watch(peer);
+  return peer;
+}
+
+std::shared_ptr<ClientPool::Peer> ClientPool::Open(const std::string& module, const std::string& target) {
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, static_cast<int>(options_.keepalive_time.count()));
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, static_cast<int>(options_.keepalive_timeout.count()));
+  args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  args.SetInt(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
+  args.SetMaxReceiveMessageSize(static_cast<int>(options_.max_message_size));
+  args.SetMaxSendMessageSize(static_cast<int>(options_.max_message_size));
+  // Reconnect quickly after a peer restarts (gRPC's default backoff grows to 120 s).
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 200);
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 5000);
+  if (target.rfind("dns:", 0) == 0) args.SetLoadBalancingPolicyName("round_robin");
+  auto creds = options_.credentials ? options_.credentials : grpc::InsecureChannelCredentials();
+  auto peer = std::make_shared<Peer>();
+  peer->module = module;
+  peer->target = target;
+  peer->channel = grpc::CreateCustomChannel(target, creds, args);
+  peer->stub = tinysystems::module::v1::ModuleService::NewStub(peer->channel);
+  return peer;
+}
+
+void ClientPool::Watch(const std::shared_ptr<Peer>& peer) {
+  // The watcher thread starts with the first channel: a host without peers
+  // has no thread polling the queue (gRPC would use it as an extra poller).
+  std::call_once(watcher_started_, [this] {
+    watcher_ = std::thread([this] { RunWatcher(); });
+    pthread_setname_np(watcher_.native_handle(), "tiny-conn-watch");
+  });
+  grpc_connectivity_state state = peer->channel->GetState(/*try_to_connect=*/true);
+  peer->last_state = state;
+  // The tag is a heap copy of the shared_ptr: the watcher owns it.
+  auto* tag = new std::shared_ptr<Peer>(peer);
+  peer->channel->NotifyOnStateChange(state, WatchDeadline(), &state_cq_, tag);
+}
+
+void ClientPool::RunWatcher() {
+  void* tag = nullptr;
+  bool ok = false;
+  while (state_cq_.Next(&tag, &ok)) {
+    std::unique_ptr<std::shared_ptr<Peer>> owned(static_cast<std::shared_ptr<Peer>*>(tag));
+    const auto& peer = *owned;
+    if (stopping_) continue;  // drop the watch; the queue drains
+    grpc_connectivity_state state = peer->channel->GetState(false);
+    if (state != peer->last_state) {
+      if (state == GRPC_CHANNEL_READY) {
+        spdlog::info("connected to module module={} address={}", peer->module, LogValue(peer->target));
+      } else if (state == GRPC_CHANNEL_TRANSIENT_FAILURE) {
+        spdlog::info("failed to connect to module module={} error={}", peer->module,
+                     LogValue("connection failed to " + peer->target));
+      } else {
+        spdlog::info("connection state changed module={} address={} state={}", peer->module,
+                     LogValue(peer->target), StateName(state));
+      }
+      peer->last_state = state;
+    }
+    if (state == GRPC_CHANNEL_SHUTDOWN) continue;
+    // IDLE after a disconnect: ask to reconnect so the log shows it and the
+    // next message finds a ready channel.
+    if (state == GRPC_CHANNEL_IDLE) state = peer->channel->GetState(true);
+    (void)ok;  // false: the watch timed out with no change; re-arm either way
+    peer->channel->NotifyOnStateChange(state, WatchDeadline(), &state_cq_, owned.release());
+  }
+}
+
+void ClientPool::Send(const std::string& module, const std::string& to, const std::string& from,
+                      std::string_view data, uint32_t hop, tiny_call* call) {
+  auto peer = Get(module);
+  if (!peer) {
+    FailCall(call, TINY_STATUS_UNAVAILABLE, "module not discovered: " + module);
+    return;
+  }
+  auto* rpc = new RemoteCall();
+  rpc->call = call;
+  rpc->module = module;
+  rpc->request.set_to(to);
+  rpc->request.set_from(from);
+  rpc->request.set_data(data.data(), data.size());
+  auto& md = *rpc->request.mutable_metadata();
+  if (call->context.metadata)
+    for (const auto& [k, v] : *call->context.metadata) md[k] = v;
+  md["hop"] = std::to_string(hop);
+  if (call->context.deadline != Clock::time_point::max())
+    rpc->context.set_deadline(std::chrono::system_clock::now() + (call->context.deadline - Clock::now()));
+  if (spdlog::should_log(spdlog::level::debug))
+    spdlog::debug("sent message via gRPC to={} module={} address={}", to, module, LogValue(peer->target));
+  peer->stub->async()->Send(&rpc->context, &rpc->request, &rpc->response, [rpc](grpc::Status status) {
+    std::unique_ptr<RemoteCall> owned(rpc);
+    if (!status.ok()) {
+      if (spdlog::should_log(spdlog::level::debug))
+        spdlog::debug("gRPC send failed module={} to={} code={} error={}", rpc->module, rpc->request.to(),
+                      static_cast<int>(status.error_code()), LogValue(status.error_message()));
+      // The pool never cancels a call itself, so CANCELLED means the peer
+      // dropped it (its server shut down): to the caller, the peer is down.
+      bool peer_dropped = status.error_code() == grpc::StatusCode::CANCELLED;
+      std::string msg = peer_dropped ? "peer " + rpc->module + " dropped the call: " + status.error_message()
+                                     : status.error_message();
+      int32_t code = peer_dropped ? TINY_STATUS_UNAVAILABLE : static_cast<int32_t>(status.error_code());
+      tiny_result r{code, {}, {reinterpret_cast<const uint8_t*>(msg.data()), msg.size()}};
+      rpc->call->TryComplete(r);
+      return;
+    }
+    const std::string& d = rpc->response.data();
+    const std::string& e = rpc->response.error();
+    tiny_result r{TINY_STATUS_OK, {reinterpret_cast<const uint8_t*>(d.data()), d.size()},
+                  {reinterpret_cast<const uint8_t*>(e.data()), e.size()}};
+    rpc->call->TryComplete(r);
+  });
+}
+
+}  // namespace tiny::host

@@ -1,0 +1,57 @@
+#include "host/net/message_decoder.h"
+
+#include <simdjson.h>
+
+#include <charconv>
+
+#include "host/base/names.h"
+
+namespace tiny::host {
+
+bool IsJsonText(std::string_view data) { return JsonTextError(data).empty(); }
+
+std::string JsonTextError(std::string_view data) {
+  if (data.empty()) return {};
+  thread_local simdjson::dom::parser parser;
+  simdjson::padded_string padded(data);
+  auto error = parser.parse(padded).error();
+  if (!error) return {};
+  // The two a user can act on get plain words; the rest simdjson's.
+  if (error == simdjson::DEPTH_ERROR)
+    return "nested deeper than " + std::to_string(parser.max_depth()) + " levels";
+  if (error == simdjson::UTF8_ERROR) return "not valid UTF-8";
+  return simdjson::error_message(error);
+}
+
+DecodedSend DecodeSend(const tinysystems::module::v1::Message& msg) {
+  DecodedSend out;
+  std::shared_ptr<std::map<std::string, std::string>> extra;
+  for (const auto& [key, value] : msg.metadata()) {
+    if (key == "hop") {
+      auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), out.hop);
+      if (ec != std::errc() || p != value.data() + value.size()) {
+        out.error = "metadata 'hop' is not a non-negative integer";
+        return out;
+      }
+    } else {
+      if (!extra) extra = std::make_shared<std::map<std::string, std::string>>();
+      (*extra)[key] = value;
+    }
+  }
+  auto address = SplitAddress(msg.to());
+  if (!address) {
+    out.error = "to '" + msg.to().substr(0, 200) + "' is not node.port";
+    return out;
+  }
+  if (std::string why = JsonTextError(msg.data()); !why.empty()) {
+    out.error = "data is not valid JSON: " + why;
+    return out;
+  }
+  out.node = address->first;
+  out.port = address->second;
+  out.metadata = std::move(extra);
+  out.ok = true;
+  return out;
+}
+
+}  // namespace tiny::host

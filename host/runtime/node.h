@@ -1,0 +1,73 @@
+// A node instantiated on this host, and the resolved edges it emits along.
+#pragma once
+
+#include <tiny/plugin.h>
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "host/flow/mapping.h"
+#include "host/loader/plugin_loader.h"
+
+namespace tiny::host {
+
+class Scheduler;
+class Node;
+
+// One edge, resolved against the current graph.
+struct Route {
+  std::string from;         // "node.port" of the source, for Message.from
+  std::string to;           // "node.port" of the target
+  std::string target_port;
+  std::shared_ptr<Node> local;  // the target when this host serves it
+  std::string remote_module;    // else: the module to reach through the pool
+  std::shared_ptr<const Mapping> mapping;  // null: pass the data through
+  std::string label;        // "FILE: node 'N': edges[i]" for log lines
+};
+
+// A node's outgoing edges by output port. Immutable once published.
+struct EdgeTable {
+  std::vector<std::pair<std::string, std::vector<Route>>> by_port;
+
+  const std::vector<Route>* Find(std::string_view port) const {
+    for (const auto& [name, routes] : by_port)
+      if (name == port) return &routes;
+    return nullptr;
+  }
+};
+
+enum class NodeState : int { kNew, kStarting, kRunning, kStopping, kStopped, kFailed };
+
+// Passed to the plugin as tiny_node*. Lives (shared) while any graph, edge
+// or in-flight delivery refers to it; the plugin instance lives from Start
+// to Stop.
+class Node {
+ public:
+  Node(Scheduler* owner, std::string node_name, std::string flow_file, const ComponentType* component,
+       std::string settings_json)
+      : scheduler(owner), name(std::move(node_name)), file(std::move(flow_file)), type(component),
+        settings_key(std::move(settings_json)) {}
+
+  tiny_node* handle() { return reinterpret_cast<tiny_node*>(this); }
+  static Node* From(tiny_node* n) { return reinterpret_cast<Node*>(n); }
+
+  std::shared_ptr<const EdgeTable> edges() const { return edges_.load(std::memory_order_acquire); }
+  void set_edges(std::shared_ptr<const EdgeTable> table) { edges_.store(std::move(table), std::memory_order_release); }
+
+  Scheduler* const scheduler;
+  const std::string name;
+  const std::string file;
+  const ComponentType* const type;
+  const std::string settings_key;  // the flow's settings as JSON text, to spot changes
+
+  tiny_instance* instance = nullptr;  // set by Start, cleared by Stop (main thread)
+  std::atomic<NodeState> state{NodeState::kNew};
+  std::atomic<int> inflight{0};  // handle calls running now
+
+ private:
+  std::atomic<std::shared_ptr<const EdgeTable>> edges_{std::make_shared<const EdgeTable>()};
+};
+
+}  // namespace tiny::host

@@ -1,0 +1,282 @@
+// The scheduler with real plugins: routing, fan-out, mapping, hop limit,
+// blocking components, concurrency and reconciliation.
+#include "host/runtime/scheduler.h"
+
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <thread>
+
+#include "support/host_test_support.h"
+
+using namespace tiny::host;
+using tiny::host::testing::Answer;
+using tiny::host::testing::RecordingCall;
+
+namespace {
+
+ModuleRegistry& Registry() {
+  static ModuleRegistry* registry = [] {
+    auto* r = new ModuleRegistry();
+    tiny::host::testing::LoadInto(*r, TEST_MODULE_SO);
+    tiny::host::testing::LoadInto(*r, COMMON_MODULE_SO);
+    return r;
+  }();
+  return *registry;
+}
+
+FlowSet Flow(const std::string& yaml) {
+  return ParseFlows({{"test.yaml", yaml}}, Registry(), [](std::string_view) { return false; });
+}
+
+// Delivers `data` to node.port and waits for the answer.
+Answer SendVia(Scheduler& scheduler, const std::string& node, const std::string& port, const std::string& data,
+               CallContext ctx = {}) {
+  auto* call = new RecordingCall(std::move(ctx));
+  auto state = call->state;
+  scheduler.DeliverToAddress(node, port, "test.out", data, call);
+  auto answer = state->Wait();
+  REQUIRE(answer.has_value());
+  return *answer;
+}
+
+struct Host {
+  explicit Host(const std::string& yaml, SchedulerOptions options = {}) : scheduler(Registry(), options) {
+    auto errors = scheduler.Reconcile(Flow(yaml));
+    REQUIRE(errors.empty());
+  }
+  Answer Send(const std::string& node, const std::string& port, const std::string& data, CallContext ctx = {}) {
+    return SendVia(scheduler, node, port, data, std::move(ctx));
+  }
+  Scheduler scheduler;
+};
+
+}  // namespace
+
+TEST_CASE("a message follows edges and the answer travels back") {
+  Host host(R"(
+nodes:
+  - {name: a, module: test-module, component: relay, edges: [{port: out, to: b.in}]}
+  - {name: b, module: test-module, component: echo}
+)");
+  Answer a = host.Send("a", "in", R"({"x":1})");
+  CHECK(a.status == TINY_STATUS_OK);
+  CHECK(a.error.empty());
+  CHECK(a.data == R"({"x":1})");
+}
+
+TEST_CASE("an edge mapping reshapes the message") {
+  Host host(R"(
+nodes:
+  - name: a
+    module: test-module
+    component: relay
+    edges:
+      - port: out
+        to: b.in
+        data: {greeting: "Hello {{$.name}}!", n: "{{$.n + 1}}"}
+  - {name: b, module: test-module, component: echo}
+)");
+  Answer a = host.Send("a", "in", R"({"name":"Ada","n":41})");
+  CHECK(nlohmann::json::parse(a.data) == nlohmann::json{{"greeting", "Hello Ada!"}, {"n", 42}});
+}
+
+TEST_CASE("fan-out answers the first non-empty data, else the first error") {
+  Host host(R"(
+nodes:
+  - name: a
+    module: test-module
+    component: relay
+    edges: [{port: out, to: f.in}, {port: out, to: e.in}]
+  - name: b
+    module: test-module
+    component: relay
+    edges: [{port: out, to: f.in}, {port: out, to: f2.in}]
+  - {name: e, module: test-module, component: echo}
+  - {name: f, module: test-module, component: fail}
+  - {name: f2, module: test-module, component: fail}
+)");
+  Answer a = host.Send("a", "in", R"("hi")");
+  CHECK(a.data == R"("hi")");
+  CHECK(a.error.empty());
+  Answer b = host.Send("b", "in", R"("hi")");
+  CHECK(b.status == TINY_STATUS_OK);
+  CHECK(b.error == "failed on purpose");
+}
+
+TEST_CASE("a port without edges answers empty; an undeclared node or port is NOT_FOUND") {
+  Host host(R"(
+nodes:
+  - {name: a, module: test-module, component: relay}
+)");
+  Answer a = host.Send("a", "in", "{}");
+  CHECK(a.status == TINY_STATUS_OK);
+  CHECK(a.data.empty());
+  CHECK(host.Send("nope", "in", "{}").status == TINY_STATUS_NOT_FOUND);
+  Answer p = host.Send("a", "bogus", "{}");
+  CHECK(p.status == TINY_STATUS_NOT_FOUND);
+  CHECK(p.error.find("bogus") != std::string::npos);
+}
+
+TEST_CASE("a cycle ends at the hop limit with FAILED_PRECONDITION, not a stack overflow") {
+  Host host(R"(
+nodes:
+  - {name: loop, module: test-module, component: relay, edges: [{port: out, to: loop.in}]}
+)");
+  Answer a = host.Send("loop", "in", "{}");
+  CHECK(a.status == TINY_STATUS_FAILED_PRECONDITION);
+  CHECK(a.error.find("hop limit 256") != std::string::npos);
+
+  // A message that arrives already deep fails at once.
+  CallContext deep;
+  deep.hop = kHopLimit;
+  CHECK(host.Send("loop", "in", "{}", deep).status == TINY_STATUS_FAILED_PRECONDITION);
+}
+
+TEST_CASE("the hop counter counts every local delivery") {
+  // A chain of 255 relays ending in echo is 256 deliveries: hops 0..255.
+  std::string yaml = "nodes:\n";
+  for (int i = 0; i < 255; ++i)
+    yaml += "  - {name: r" + std::to_string(i) + ", module: test-module, component: relay, edges: [{port: out, to: " +
+            (i == 254 ? std::string("end") : "r" + std::to_string(i + 1)) + ".in}]}\n";
+  yaml += "  - {name: end, module: test-module, component: echo}\n";
+  Host host(yaml);
+  CHECK(host.Send("r0", "in", "1").data == "1");
+  // One more hop is over the limit.
+  CallContext one_deeper;
+  one_deeper.hop = 1;
+  CHECK(host.Send("r0", "in", "1", one_deeper).status == TINY_STATUS_FAILED_PRECONDITION);
+}
+
+TEST_CASE("a blocking component runs on the worker pool, not the delivering thread") {
+  Host host(R"(
+nodes:
+  - {name: s, module: test-module, component: sleepy}
+)");
+  auto* call = new RecordingCall();
+  auto state = call->state;
+  host.scheduler.DeliverToAddress("s", "in", "t", R"({"ms":1})", call);
+  auto answer = state->Wait();
+  REQUIRE(answer);
+  CHECK(nlohmann::json::parse(answer->data)["slept"] == 1);
+  CHECK(state->thread != std::this_thread::get_id());
+}
+
+TEST_CASE("a non-blocking component answers inline on the delivering thread") {
+  Host host(R"(
+nodes:
+  - {name: e, module: test-module, component: echo}
+)");
+  auto* call = new RecordingCall();
+  auto state = call->state;
+  host.scheduler.DeliverToAddress("e", "in", "t", "{}", call);
+  REQUIRE(state->answer.has_value());  // answered before DeliverToAddress returned
+  CHECK(state->thread == std::this_thread::get_id());
+}
+
+TEST_CASE("concurrent deliveries are all answered exactly once") {
+  Host host(R"(
+nodes:
+  - {name: a, module: test-module, component: relay, edges: [{port: out, to: c.in}]}
+  - {name: c, module: test-module, component: counter}
+)");
+  constexpr int kThreads = 8, kEach = 500;
+  std::atomic<int> answered{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t)
+    threads.emplace_back([&] {
+      for (int i = 0; i < kEach; ++i) {
+        auto* call = new RecordingCall();
+        auto state = call->state;
+        host.scheduler.DeliverToAddress("a", "in", "t", "{}", call);
+        auto a = state->Wait();
+        if (a && a->status == TINY_STATUS_OK && !a->data.empty()) answered.fetch_add(1);
+      }
+    });
+  for (auto& t : threads) t.join();
+  CHECK(answered.load() == kThreads * kEach);
+  Answer last = host.Send("c", "in", "{}");
+  CHECK(nlohmann::json::parse(last.data)["count"] == kThreads * kEach + 1);
+}
+
+TEST_CASE("a component that throws answers INTERNAL and the node keeps working") {
+  Host host(R"(
+nodes:
+  - {name: t, module: test-module, component: thrower}
+)");
+  Answer a = host.Send("t", "in", "{}");
+  CHECK(a.status == TINY_STATUS_INTERNAL);
+  CHECK(a.error.find("boom") != std::string::npos);
+  CHECK(host.Send("t", "in", "{}").status == TINY_STATUS_INTERNAL);
+}
+
+TEST_CASE("a node of a module nobody serves is UNAVAILABLE: module not discovered") {
+  ModuleRegistry& r = Registry();
+  auto flows = ParseFlows({{"t.yaml", "nodes:\n  - {name: far, module: elsewhere, component: x}\n"}}, r,
+                          [](std::string_view m) { return m == "elsewhere"; });
+  Scheduler scheduler(r, {});
+  REQUIRE(scheduler.Reconcile(flows).empty());
+  Answer a = SendVia(scheduler, "far", "in", "{}");
+  CHECK(a.status == TINY_STATUS_UNAVAILABLE);
+  CHECK(a.error == "module not discovered: elsewhere");
+}
+
+TEST_CASE("a passed deadline is DEADLINE_EXCEEDED before delivery") {
+  Host host("nodes:\n  - {name: e, module: test-module, component: echo}\n");
+  CallContext late;
+  late.deadline = Clock::now() - std::chrono::milliseconds(1);
+  CHECK(host.Send("e", "in", "{}", late).status == TINY_STATUS_DEADLINE_EXCEEDED);
+}
+
+TEST_CASE("reconcile keeps unchanged nodes, replaces changed ones and rewires edges") {
+  Scheduler scheduler(Registry(), {});
+  auto flow = [](int start, const char* target) {
+    return Flow(std::string("nodes:\n") +
+                "  - {name: a, module: test-module, component: relay, edges: [{port: out, to: " + target + ".in}]}\n" +
+                "  - {name: c, module: test-module, component: counter, settings: {start: " + std::to_string(start) +
+                "}}\n  - {name: e, module: test-module, component: echo}\n");
+  };
+  auto send = [&](const char* node) { return SendVia(scheduler, node, "in", R"({"v":1})"); };
+  REQUIRE(scheduler.Reconcile(flow(0, "c")).empty());
+  CHECK(send("a").data == R"({"count":1})");
+  auto c_before = scheduler.graph()->Find("c")->local;
+  auto e_before = scheduler.graph()->Find("e")->local;
+
+  // Same settings, new edge target: a is rewired, c and e survive.
+  REQUIRE(scheduler.Reconcile(flow(0, "e")).empty());
+  CHECK(send("a").data == R"({"v":1})");
+  CHECK(scheduler.graph()->Find("c")->local == c_before);
+  CHECK(send("c").data == R"({"count":2})");  // state kept
+
+  // Changed settings: c is destroyed and created anew.
+  REQUIRE(scheduler.Reconcile(flow(100, "c")).empty());
+  CHECK(scheduler.graph()->Find("c")->local != c_before);
+  CHECK(c_before->state.load() == NodeState::kStopped);
+  CHECK(scheduler.graph()->Find("e")->local == e_before);
+  CHECK(send("a").data == R"({"count":101})");
+
+  // Removed node: gone, and NOT_FOUND.
+  REQUIRE(scheduler.Reconcile(Flow("nodes:\n  - {name: e, module: test-module, component: echo}\n")).empty());
+  CHECK(send("c").status == TINY_STATUS_NOT_FOUND);
+}
+
+TEST_CASE("settings a component rejects keep that node down and report it") {
+  Scheduler scheduler(Registry(), {});
+  auto errors = scheduler.Reconcile(Flow("nodes:\n  - {name: p, module: test-module, component: picky, settings: {reject: true}}\n"));
+  REQUIRE(errors.size() == 1);
+  CHECK(errors[0] == "test.yaml: node 'p': settings: reject was set");
+  CHECK(SendVia(scheduler, "p", "in", "{}").status == TINY_STATUS_UNAVAILABLE);
+}
+
+TEST_CASE("shutdown answers calls a node still holds") {
+  auto scheduler = std::make_unique<Scheduler>(Registry(), SchedulerOptions{});
+  REQUIRE(scheduler->Reconcile(Flow("nodes:\n  - {name: n, module: test-module, component: never}\n")).empty());
+  auto* call = new RecordingCall();
+  auto state = call->state;
+  scheduler->DeliverToAddress("n", "in", "t", "{}", call);
+  CHECK_FALSE(state->answer.has_value());
+  scheduler->Shutdown();
+  auto a = state->Wait();
+  REQUIRE(a);
+  CHECK(a->error == "node destroyed");
+}
