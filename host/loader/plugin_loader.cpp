@@ -112,10 +112,13 @@ std::unique_ptr<Plugin> LoadPlugin(const std::string& path, const tiny_host_api*
   const std::string host_abi =
       std::to_string(TINY_ABI_VERSION_MAJOR) + "." + std::to_string(TINY_ABI_VERSION_MINOR);
   const std::string plugin_abi = std::to_string(entry.abi.major) + "." + std::to_string(entry.abi.minor);
-  if (entry.abi.major != TINY_ABI_VERSION_MAJOR)
-    throw PluginLoadError(path, "ABI major version mismatch: plugin " + plugin_abi + ", host " + host_abi);
-  if (entry.abi.minor > TINY_ABI_VERSION_MINOR)
+  // The rule is tiny_abi_compatible (plugin.h); the branches only choose
+  // which of its two failures to name.
+  if (!tiny_abi_compatible({TINY_ABI_VERSION_MAJOR, TINY_ABI_VERSION_MINOR}, entry.abi)) {
+    if (entry.abi.major != TINY_ABI_VERSION_MAJOR)
+      throw PluginLoadError(path, "ABI major version mismatch: plugin " + plugin_abi + ", host " + host_abi);
     throw PluginLoadError(path, "plugin needs a newer host: plugin ABI " + plugin_abi + ", host " + host_abi);
+  }
   if (entry.struct_size < kMinEntrySize)
     throw PluginLoadError(path, "entry struct_size " + std::to_string(entry.struct_size) + " is too small");
   if (entry.module_name == nullptr || !IsDnsLabel(entry.module_name))

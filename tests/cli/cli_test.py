@@ -429,6 +429,34 @@ class ThrowingComponentTest(CliTestCase):
             host.close()
 
 
+class Abi10PluginTest(CliTestCase):
+    """A plugin built from the frozen ABI 1.0 header (commit 3f96ba7) loads
+    into today's host and runs: handle, emit with a cause, and complete from
+    the emit's done callback, answering with the downstream answer."""
+
+    def test_old_plugin_handles_emits_and_completes(self):
+        plugins = os.path.join(self.tmp, "plugins")
+        os.mkdir(plugins)
+        shutil.copy(fixture("abi_1_0"), plugins)
+        shutil.copy(os.path.join(CONFIG.plugin_dir, "common-module.so"), plugins)
+        flow = os.path.join(self.tmp, "flow.yaml")
+        with open(flow, "w") as f:
+            f.write("nodes:\n"
+                    "  - name: old\n    module: abi-1-0-module\n    component: relay\n"
+                    "    edges:\n      - port: out\n        to: shown.in\n"
+                    "  - name: shown\n    module: common-module\n    component: debug\n")
+        host = Host(["--plugin-dir", plugins, "--flow", flow, "--listen", "127.0.0.1:0", "--grace-period", "5s"])
+        try:
+            address = host.wait_for(r"serving address=(\S+:\d+)").group(1)
+            r = tinyhost("send", "--address", address, "--to", "old.in", "--data", '{"from":"abi 1.0"}',
+                         "--timeout", "20s")
+            self.assertEqual(r.returncode, 0, "stdout %r stderr %r\n%s" % (r.stdout, r.stderr, host.output()))
+            self.assertEqual(json.loads(r.stdout), {"from": "abi 1.0"})
+            self.assertEqual(host.terminate(), 0, host.output())
+        finally:
+            host.close()
+
+
 def main():
     global CONFIG
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)

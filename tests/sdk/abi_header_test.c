@@ -7,21 +7,9 @@
 #include <stdio.h>
 #include <string.h>
 
-/* Rule 1: a host reads the version before trusting anything else. */
-_Static_assert(offsetof(tiny_entry, abi) == 0, "tiny_entry.abi must be the first field");
-_Static_assert(offsetof(tiny_abi_version, major) == 0, "abi.major comes first");
-_Static_assert(offsetof(tiny_abi_version, minor) == sizeof(uint32_t), "abi.minor follows major");
-_Static_assert(sizeof(tiny_abi_version) == 2 * sizeof(uint32_t), "tiny_abi_version is two uint32_t");
-_Static_assert(offsetof(tiny_entry, struct_size) == sizeof(tiny_abi_version), "entry.struct_size follows abi");
+/* Every field offset of ABI 1.0: a reordered field fails the build. */
+#include "abi_layout.h"
 
-/* Rule 3: structs that may grow carry struct_size first. */
-_Static_assert(offsetof(tiny_host_api, struct_size) == 0, "tiny_host_api.struct_size must be first");
-_Static_assert(offsetof(tiny_component, struct_size) == 0, "tiny_component.struct_size must be first");
-_Static_assert(offsetof(tiny_timer_api, struct_size) == 0, "tiny_timer_api.struct_size must be first");
-
-/* Only C types: a byte view is {ptr, len}; a result is {status, data, error}. */
-_Static_assert(offsetof(tiny_bytes, ptr) == 0, "tiny_bytes.ptr first");
-_Static_assert(offsetof(tiny_result, status) == 0, "tiny_result.status first");
 _Static_assert(TINY_ABI_VERSION_MAJOR >= 1, "ABI major starts at 1");
 
 /* The documented way to define an entry compiles as C. */
@@ -50,6 +38,16 @@ int main(void) {
   if (first.major != TINY_ABI_VERSION_MAJOR || first.minor != TINY_ABI_VERSION_MINOR) {
     fprintf(stderr, "FAIL: the first bytes of tiny_entry are not its ABI version\n");
     return 1;
+  }
+  {
+    /* The version rule as code: equal major, plugin minor not newer. */
+    const tiny_abi_version host = {1, 2}, same = {1, 2}, older = {1, 0}, newer = {1, 3}, other = {2, 0};
+    if (!tiny_abi_compatible(host, same) || !tiny_abi_compatible(host, older) ||
+        tiny_abi_compatible(host, newer) || tiny_abi_compatible(host, other) ||
+        tiny_abi_compatible(other, host)) {
+      fprintf(stderr, "FAIL: tiny_abi_compatible does not follow the version rule\n");
+      return 1;
+    }
   }
   if (strcmp(TINY_PLUGIN_ENTRY_SYMBOL, "tiny_plugin_entry") != 0) {
     fprintf(stderr, "FAIL: TINY_PLUGIN_ENTRY_SYMBOL is '%s'\n", TINY_PLUGIN_ENTRY_SYMBOL);

@@ -10,17 +10,8 @@
 #include <string_view>
 #include <type_traits>
 
-static_assert(offsetof(tiny_entry, abi) == 0, "tiny_entry.abi must be the first field");
-static_assert(offsetof(tiny_abi_version, major) == 0);
-static_assert(offsetof(tiny_abi_version, minor) == sizeof(uint32_t));
-static_assert(sizeof(tiny_abi_version) == 2 * sizeof(uint32_t));
-static_assert(offsetof(tiny_entry, struct_size) == sizeof(tiny_abi_version));
-
-static_assert(offsetof(tiny_host_api, struct_size) == 0, "tiny_host_api.struct_size must be first");
-static_assert(offsetof(tiny_component, struct_size) == 0, "tiny_component.struct_size must be first");
-static_assert(offsetof(tiny_timer_api, struct_size) == 0, "tiny_timer_api.struct_size must be first");
-static_assert(offsetof(tiny_bytes, ptr) == 0);
-static_assert(offsetof(tiny_result, status) == 0);
+// Every field offset of ABI 1.0, shared with the C11 test.
+#include "abi_layout.h"
 
 template <typename T>
 constexpr bool kPlainC = std::is_standard_layout_v<T> && std::is_trivially_copyable_v<T>;

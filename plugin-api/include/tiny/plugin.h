@@ -18,6 +18,13 @@
  *  - Strings are UTF-8. `const char*` strings are NUL-terminated.
  *  - No C++ exception may cross this boundary in either direction.
  *
+ * Who implements what (after CLAP, and Envoy's `_on_`/`_callback_`):
+ *  - `tiny_host_*` tables (`tiny_host_api`, `tiny_host_timer_api`) are
+ *    implemented by the host and called by the plugin.
+ *  - `tiny_entry` and `tiny_component`, and the callbacks `*_fn`, are
+ *    implemented by the plugin and called by the host.
+ *  Each table's banner below repeats which side it is.
+ *
  * ---------------------------------------------------------------------
  * The asynchronous contract (the rule everything rests on)
  * ---------------------------------------------------------------------
@@ -44,7 +51,7 @@
  *     must return promptly.
  *
  * Versioning: a plugin built against ABI {M, m} loads into a host of ABI
- * {M', m'} iff M == M' and m <= m'. Structs that may grow carry
+ * {M', m'} iff M == M' and m <= m' (`tiny_abi_compatible`). Structs that may grow carry
  * `struct_size` (the size the writer was compiled with) and only grow at the
  * end; a reader must not touch fields past `struct_size`.
  */
@@ -74,6 +81,16 @@ typedef struct tiny_abi_version {
   uint32_t major;
   uint32_t minor;
 } tiny_abi_version;
+
+/*
+ * The version rule as code, shared by the host's loader and the SDK: a
+ * plugin built against `plugin` runs in a host of `host` iff the majors are
+ * equal and the plugin's minor is not newer. Returns 1 if so, else 0.
+ * [thread: any]
+ */
+static inline int tiny_abi_compatible(tiny_abi_version host, tiny_abi_version plugin) {
+  return host.major == plugin.major && plugin.minor <= host.minor;
+}
 
 /* A borrowed byte view. `ptr` may be NULL iff `len` is 0. */
 typedef struct tiny_bytes {
@@ -127,14 +144,15 @@ typedef struct tiny_node tiny_node;         /* host-owned: one node of a flow */
 typedef struct tiny_instance tiny_instance; /* plugin-owned: one component instance */
 
 /*
- * Receives the answer to an emit. Called exactly once per emit, from any
+ * [implemented by: plugin] Receives the answer to an emit. Called exactly once per emit, from any
  * thread, possibly before `emit` returns. `result` and its views are
  * borrowed. [thread: any]
  */
 typedef void (*tiny_emit_done_fn)(void* user, const tiny_result* result);
 
 /* ----------------------------------------------------------------------
- * Host side: implemented by the host, called by the plugin.
+ * [implemented by: host] The host's services, passed to `init` and
+ * `create`; the plugin calls them.
  * -------------------------------------------------------------------- */
 typedef struct tiny_host_api {
   uint32_t struct_size;
@@ -185,7 +203,8 @@ typedef struct tiny_host_api {
 } tiny_host_api;
 
 /* ----------------------------------------------------------------------
- * Plugin side: implemented by the plugin, called by the host.
+ * [implemented by: plugin] Components and the module entry; the host
+ * calls them.
  * -------------------------------------------------------------------- */
 
 typedef enum tiny_port_direction {
@@ -235,6 +254,17 @@ typedef struct tiny_component {
    * host thread, and must return promptly unless the component is
    * TINY_COMPONENT_BLOCKING. The host never calls `handle` once `destroy`
    * has begun. [thread: any]
+   *
+   * `_settings`: the first delivery to a new instance, exactly once and
+   * before any other message, is on port "_settings" and carries its
+   * settings (the defaults overlaid with the flow's). Settings never change
+   * on a live instance: a flow whose settings for the node change makes
+   * the host destroy the node and create a new one. Complete it with status
+   * OK and no error to accept them. An error (status OK or
+   * INVALID_ARGUMENT, with `error` set) rejects a bad setting: the node
+   * does not start and `tinyhost run` exits 2 naming the node and your
+   * message (a hot reload is rolled back). Another status (e.g.
+   * UNAVAILABLE for a port in use) says the environment failed: exit 1.
    */
   void (*handle)(tiny_instance* instance, tiny_call* call, const char* port,
                  tiny_bytes data);
@@ -282,7 +312,8 @@ typedef struct tiny_entry {
 } tiny_entry;
 
 /* ----------------------------------------------------------------------
- * Extension "tiny.timer/1": host timers, so a component needs no thread.
+ * [implemented by: host] Extension "tiny.timer/1": host timers, so a
+ * component needs no thread. Returned by `tiny_host_api.get_extension`.
  * -------------------------------------------------------------------- */
 #define TINY_EXT_TIMER "tiny.timer/1"
 
@@ -292,14 +323,14 @@ typedef enum tiny_timer_event {
 } tiny_timer_event;
 
 /*
- * Called exactly once per started timer: FIRED on a host timer thread when
+ * [implemented by: plugin] Called exactly once per started timer: FIRED on a host timer thread when
  * due, or CANCELLED (from inside `cancel`, or by the host before the node
  * is destroyed). Either way it is the last use of `user`. Must return
  * promptly. [thread: any]
  */
 typedef void (*tiny_timer_fn)(void* user, int32_t event);
 
-typedef struct tiny_timer_api {
+typedef struct tiny_host_timer_api {
   uint32_t struct_size;
   /*
    * Calls `fn(user, ...)` once after `delay_ms`. Returns a timer id > 0, or
@@ -314,7 +345,10 @@ typedef struct tiny_timer_api {
    * [thread: any]
    */
   int32_t (*cancel)(tiny_node* node, uint64_t timer_id);
-} tiny_timer_api;
+} tiny_host_timer_api;
+
+/* The 1.0 name of the same type, kept for source compatibility. */
+typedef tiny_host_timer_api tiny_timer_api;
 
 /*
  * What a plugin defines, in exactly one of its source files, C or C++:
@@ -324,14 +358,6 @@ typedef struct tiny_timer_api {
  * Declared here (inside extern "C"), so that the definition has C linkage
  * and, in C++, external linkage despite `const`. The C++ SDK's TINY_MODULE
  * writes it for you.
- *
- * Answering `_settings`: the first delivery to a new instance, on port
- * "_settings", carries its settings (the component's defaults overlaid with
- * the flow's). Complete it with status OK and no error to accept them. An
- * error (status OK or INVALID_ARGUMENT, with `error` set) rejects a bad
- * setting: the node does not start and `tinyhost run` exits 2 naming the
- * node and your message (a hot reload is rolled back). Another status (e.g.
- * UNAVAILABLE for a port in use) says the environment failed: exit 1.
  */
 TINY_PLUGIN_EXPORT extern const tiny_entry tiny_plugin_entry;
 

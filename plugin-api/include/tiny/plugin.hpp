@@ -556,6 +556,10 @@ class Module {
 
 inline const char* init_host(const tiny_host_api* host) noexcept {
   if (host == nullptr || host->struct_size < sizeof(tiny_host_api)) return "host API table is too old for this plugin";
+  // The same rule the host's loader applies, from this side: a host that
+  // loads a plugin built for a newer minor (or another major) is refused.
+  if (!tiny_abi_compatible(host->abi, tiny_abi_version{TINY_ABI_VERSION_MAJOR, TINY_ABI_VERSION_MINOR}))
+    return "host ABI version is not compatible with this plugin's";
   g_host = host;
   g_timer = static_cast<const tiny_timer_api*>(host->get_extension(host, TINY_EXT_TIMER));
   return nullptr;
