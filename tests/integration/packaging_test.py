@@ -25,7 +25,7 @@ from harness import PLUGIN_DIR, SOURCE_DIR, TINYHOST, Host, plugin_dir_with, tin
 BUILD_DIR = os.environ.get("TINY_BUILD_DIR") or os.path.dirname(os.path.abspath(PLUGIN_DIR))
 PACKAGING = os.path.join(SOURCE_DIR, "packaging")
 EXAMPLE = os.path.join(SOURCE_DIR, "examples", "plugin-example")
-EXPORTS_CHECK = os.path.join(SOURCE_DIR, "tests", "plugin_exports_test.sh")
+EXPORTS_CHECK = os.path.join(SOURCE_DIR, "tests", "loader", "plugin_exports_test.sh")
 OVERLAYS = ["common-module", "http-module"]
 
 
