@@ -1,4 +1,5 @@
-// `tinyhost run`: the life of a host, top to bottom.
+// `tinyhost run`: the life of a host. RunHost lists its phases; a Host holds
+// the parts they start, and its destructor stops them in reverse order.
 #include <signal.h>
 #include <sys/resource.h>
 #include <spdlog/spdlog.h>
@@ -7,17 +8,18 @@
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
-#include <thread>
+#include <memory>
 
-#include "host/net/client_pool.h"
-#include "host/cli/commands.h"
-#include "host/flow/flow_watcher.h"
 #include "host/base/log.h"
+#include "host/cli/commands.h"
+#include "host/cli/startup_error.h"
+#include "host/flow/flow_watcher.h"
 #include "host/loader/plugin_set.h"
+#include "host/net/client_pool.h"
+#include "host/net/server.h"
+#include "host/net/tls_reloader.h"
 #include "host/runtime/host_api.h"
 #include "host/runtime/scheduler.h"
-#include "host/net/server.h"
-#include "host/net/tls.h"
 
 namespace tiny::host {
 namespace {
@@ -38,6 +40,14 @@ int WaitForSignal(const sigset_t& set, std::chrono::milliseconds timeout) {
   timespec ts{static_cast<time_t>(timeout.count() / 1000), static_cast<long>(timeout.count() % 1000) * 1000000};
   int sig = sigtimedwait(&set, nullptr, &ts);
   return sig > 0 ? sig : 0;
+}
+
+// Waits for SIGINT/SIGTERM, however long it takes; returns the signal.
+int WaitForSignal(const sigset_t& set) {
+  int sig;
+  while ((sig = sigwaitinfo(&set, nullptr)) <= 0) {
+  }
+  return sig;
 }
 
 std::string BoundAddress(const std::string& listen, int port) {
@@ -63,146 +73,180 @@ std::string Join(const std::vector<std::string>& items) {
   return out;
 }
 
-}  // namespace
+// The parts' options, from the run options (and the TLS credentials, when on).
+ClientPoolOptions PoolOptionsFrom(const RunOptions& o, const TlsReloader* tls) {
+  ClientPoolOptions p;
+  p.peers = o.peers;
+  p.discovery_template = o.discovery_template;
+  p.keepalive_time = o.keepalive_time;
+  p.keepalive_timeout = o.keepalive_timeout;
+  p.max_message_size = o.max_message_size;
+  if (tls) p.credentials = tls->ChannelCredentials();
+  return p;
+}
 
-int RunHost(const RunOptions& o) {
-  sigset_t stop_signals = BlockStopSignals();
-  ConfigureLogging(o.log_level, o.log_format);
-  RaiseOpenFileLimit();
+ServerOptions ServerOptionsFrom(const RunOptions& o, const TlsReloader* tls) {
+  ServerOptions s;
+  s.listen = o.listen;
+  s.max_message_size = o.max_message_size;
+  s.max_inflight = o.max_inflight;
+  s.default_deadline = o.default_deadline;
+  s.keepalive_time = o.keepalive_time;
+  s.keepalive_timeout = o.keepalive_timeout;
+  s.keepalive_min_time = o.keepalive_min_time;
+  if (tls) s.credentials = tls->ServerCredentials();
+  return s;
+}
 
-  ModuleRegistry modules;
+SchedulerOptions SchedulerOptionsFrom(const RunOptions& o) {
+  SchedulerOptions s;
+  s.worker_threads = o.worker_threads;
+  s.default_deadline = o.default_deadline;
+  return s;
+}
+
+// The parts of one running host, each started by one phase; a start-up
+// phase that fails throws StartupError. The members are destroyed in
+// reverse: the server, the nodes (Scheduler), the client pool, TLS, and
+// last the plugins (~ModuleRegistry deinitialises them). [thread: main]
+class Host {
+ public:
+  explicit Host(const RunOptions& o) : o_(o) {}
+
+  void LoadPlugins();
+  void OpenClientPool();  // TLS credentials too; flows need to know who is reachable
+  void LoadFlows();
+  int ReportCheck() const;
+  void StartNodes();
+  void Serve();
+  int WaitForStop(const sigset_t& stop_signals);
+  void Drain(int sig);
+  void Stop();
+
+ private:
+  void ReloadFlows();
+  ReachableFn Reachable() const {
+    return [pool = pool_.get()](std::string_view module) { return pool->CanReach(module); };
+  }
+
+  const RunOptions& o_;
+  ModuleRegistry modules_;
+  std::unique_ptr<TlsReloader> tls_;  // null: plaintext
+  std::unique_ptr<ClientPool> pool_;
+  FlowSet flows_;  // the flows running now
+  std::unique_ptr<Scheduler> scheduler_;
+  std::unique_ptr<ModuleServer> server_;
+};
+
+void Host::LoadPlugins() {
   try {
-    LoadPluginSet(o.plugin_dir, o.plugins, HostApi(), modules);
+    LoadPluginSet(o_.plugin_dir, o_.plugins, HostApi(), modules_);
   } catch (const PluginLoadError& e) {
-    std::cerr << "tinyhost: error: " << e.what() << "\n";
-    modules.DeinitAll();
-    return 2;
+    throw StartupError(2, e.what());
   }
-  if (modules.ServedModules().empty()) {
-    std::cerr << "tinyhost: error: no plugin to serve in " << o.plugin_dir << "\n";
-    modules.DeinitAll();
-    return 2;
-  }
+  if (modules_.ServedModules().empty()) throw StartupError(2, "no plugin to serve in " + o_.plugin_dir);
+}
 
-  ClientPoolOptions pool_options;
-  pool_options.peers = o.peers;
-  pool_options.discovery_template = o.discovery_template;
-  pool_options.keepalive_time = o.keepalive_time;
-  pool_options.keepalive_timeout = o.keepalive_timeout;
-  pool_options.max_message_size = o.max_message_size;
-  ServerOptions server_options;
-  server_options.listen = o.listen;
-  server_options.max_message_size = o.max_message_size;
-  server_options.max_inflight = o.max_inflight;
-  server_options.default_deadline = o.default_deadline;
-  server_options.keepalive_time = o.keepalive_time;
-  server_options.keepalive_timeout = o.keepalive_timeout;
-  server_options.keepalive_min_time = o.keepalive_min_time;
-  std::unique_ptr<TlsReloader> tls;
-  if (o.tls.enabled()) {
+void Host::OpenClientPool() {
+  if (o_.tls.enabled()) {
     try {
-      tls = std::make_unique<TlsReloader>(o.tls);
+      tls_ = std::make_unique<TlsReloader>(o_.tls);
     } catch (const std::exception& e) {
-      std::cerr << "tinyhost: error: " << e.what() << "\n";
-      modules.DeinitAll();
-      return 2;
+      throw StartupError(2, e.what());
     }
-    server_options.credentials = tls->ServerCredentials();
-    pool_options.credentials = tls->ChannelCredentials();
   }
-  ClientPool pool(pool_options);
+  pool_ = std::make_unique<ClientPool>(PoolOptionsFrom(o_, tls_.get()));
+}
 
-  auto reachable = [&](std::string_view module) { return pool.CanReach(module); };
-  FlowSet flows;
+void Host::LoadFlows() {
   try {
-    flows = LoadFlows(o.flows, modules, reachable);
+    flows_ = tiny::host::LoadFlows(o_.flows, modules_, Reachable());
   } catch (const FlowError& e) {
-    for (const auto& line : e.lines()) std::cerr << "tinyhost: error: " << line << "\n";
-    modules.DeinitAll();
-    return 2;
+    throw StartupError(2, e.lines());
   }
-  if (o.check_only) {
-    std::cout << "ok: " << modules.KnownModules().size() << " plugins, " << flows.nodes.size() << " nodes in "
-              << o.flows.size() << " flow files\n";
-    modules.DeinitAll();
-    return 0;
-  }
+}
 
-  SchedulerOptions scheduler_options;
-  scheduler_options.worker_threads = o.worker_threads;
-  scheduler_options.default_deadline = o.default_deadline;
-  Scheduler scheduler(modules, scheduler_options);
-  scheduler.set_remote(&pool);
+int Host::ReportCheck() const {
+  std::cout << "ok: " << modules_.KnownModules().size() << " plugins, " << flows_.nodes.size() << " nodes in "
+            << o_.flows.size() << " flow files\n";
+  return 0;
+}
+
+void Host::StartNodes() {
+  scheduler_ = std::make_unique<Scheduler>(modules_, SchedulerOptionsFrom(o_));
+  scheduler_->set_remote(pool_.get());
   bool environment_failure = false;
-  if (auto errors = scheduler.Reconcile(flows, &environment_failure); !errors.empty()) {
-    for (const auto& line : errors) std::cerr << "tinyhost: error: " << line << "\n";
-    scheduler.Shutdown();
-    modules.DeinitAll();
-    // A rejected setting is a configuration error (2); a node that could
-    // not start for another reason (a port in use) a runtime failure (1).
-    return environment_failure ? 1 : 2;
-  }
+  // A rejected setting is a configuration error (2); a node that could not
+  // start for another reason (a port in use) a runtime failure (1).
+  if (auto errors = scheduler_->Reconcile(flows_, &environment_failure); !errors.empty())
+    throw StartupError(environment_failure ? 1 : 2, std::move(errors));
+}
 
-  ModuleServer server(scheduler, server_options);
+void Host::Serve() {
+  server_ = std::make_unique<ModuleServer>(*scheduler_, ServerOptionsFrom(o_, tls_.get()));
   try {
-    server.Start();
+    server_->Start();
   } catch (const std::exception& e) {
     spdlog::error("{}", e.what());
-    std::cerr << "tinyhost: error: " << e.what() << "\n";
-    scheduler.Shutdown();
-    modules.DeinitAll();
-    return 1;
+    throw StartupError(1, e.what());
   }
-  pool.Prewarm();
-  server.SetServing(true);
-  spdlog::info("serving address={} modules={} nodes={}", BoundAddress(o.listen, server.port()),
-               Join(modules.ServedModules()), flows.nodes.size());
+  pool_->Prewarm();
+  server_->SetServing(true);
+  spdlog::info("serving address={} modules={} nodes={}", BoundAddress(o_.listen, server_->port()),
+               Join(modules_.ServedModules()), flows_.nodes.size());
+}
 
-  FlowWatcher watcher(o.flows);
-  auto tick = o.reload_interval.count() > 0 ? o.reload_interval : std::chrono::milliseconds(1000);
+int Host::WaitForStop(const sigset_t& stop_signals) {
+  if (o_.reload_interval.count() == 0) return WaitForSignal(stop_signals);
+  FlowWatcher watcher(o_.flows);
   int sig = 0;
-  while ((sig = WaitForSignal(stop_signals, tick)) == 0) {
-    if (tls) tls->Poll();
-    if (o.reload_interval.count() == 0 || !watcher.Poll()) continue;
-    try {
-      FlowSet next = LoadFlows(o.flows, modules, reachable);
-      auto errors = scheduler.Reconcile(next);
-      if (errors.empty()) {
-        flows = std::move(next);
-        spdlog::info("flows reloaded nodes={}", flows.nodes.size());
-      } else {
-        // A node of the new flows refused its settings (or could not
-        // start): the reload is rejected as a whole, like an invalid file,
-        // and the previous flows come back (the nodes that changed are
-        // recreated with their previous settings).
-        for (const auto& line : errors) spdlog::error("reload rejected, the running flows stay: {}", line);
-        for (const auto& line : scheduler.Reconcile(flows))
-          spdlog::error("restoring the previous flows: {}", line);
-        spdlog::warn("previous flows restored nodes={}", flows.nodes.size());
-      }
-    } catch (const FlowError& e) {
-      for (const auto& line : e.lines()) spdlog::error("reload rejected, the running flows stay: {}", line);
-    } catch (const std::exception& e) {
-      spdlog::error("reload rejected, the running flows stay: {}", e.what());
-    }
-  }
+  while ((sig = WaitForSignal(stop_signals, o_.reload_interval)) == 0)
+    if (watcher.Poll()) ReloadFlows();
+  return sig;
+}
 
+void Host::ReloadFlows() {
+  try {
+    FlowSet next = tiny::host::LoadFlows(o_.flows, modules_, Reachable());
+    auto errors = scheduler_->Reconcile(next);
+    if (errors.empty()) {
+      flows_ = std::move(next);
+      spdlog::info("flows reloaded nodes={}", flows_.nodes.size());
+      return;
+    }
+    // A node of the new flows refused its settings (or could not start):
+    // the reload is rejected as a whole, like an invalid file, and the
+    // previous flows come back (the nodes that changed are recreated with
+    // their previous settings).
+    for (const auto& line : errors) spdlog::error("reload rejected, the running flows stay: {}", line);
+    for (const auto& line : scheduler_->Reconcile(flows_)) spdlog::error("restoring the previous flows: {}", line);
+    spdlog::warn("previous flows restored nodes={}", flows_.nodes.size());
+  } catch (const FlowError& e) {
+    for (const auto& line : e.lines()) spdlog::error("reload rejected, the running flows stay: {}", line);
+  } catch (const std::exception& e) {
+    spdlog::error("reload rejected, the running flows stay: {}", e.what());
+  }
+}
+
+void Host::Drain(int sig) {
   spdlog::info("draining signal={} inflight={} grace_ms={}", sig == SIGTERM ? "SIGTERM" : "SIGINT",
-               server.inflight(), o.grace_period.count());
-  const auto drain_until = std::chrono::steady_clock::now() + o.grace_period;
-  size_t left = server.Drain(o.grace_period);
+               server_->inflight(), o_.grace_period.count());
+  const auto drain_until = std::chrono::steady_clock::now() + o_.grace_period;
+  size_t left = server_->Drain(o_.grace_period);
   if (left > 0) spdlog::warn("grace period over; cancelling calls inflight={}", left);
   // Work no gRPC call counts (an http_server request in its flow, a tick)
   // gets the rest of the grace period to be answered before the nodes go.
-  while (scheduler.root_emits() > 0 && std::chrono::steady_clock::now() < drain_until)
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  if (size_t open = scheduler.root_emits(); open > 0)
+  scheduler_->WaitForRootEmits(drain_until);
+  if (size_t open = scheduler_->root_emits(); open > 0)
     spdlog::warn("grace period over; destroying nodes with emits still open emits={}", open);
-  server.Shutdown();
+  server_->Shutdown();
+}
+
+void Host::Stop() {
   // Every call is answered by now; handlers still running (blocking ones
   // cannot be interrupted) get up to another grace period, at least 10 s.
-  auto handler_grace = std::max<std::chrono::milliseconds>(o.grace_period, std::chrono::seconds(10));
-  if (auto stuck = scheduler.Shutdown(std::chrono::steady_clock::now() + handler_grace); !stuck.empty()) {
+  auto handler_grace = std::max<std::chrono::milliseconds>(o_.grace_period, std::chrono::seconds(10));
+  if (auto stuck = scheduler_->Shutdown(std::chrono::steady_clock::now() + handler_grace); !stuck.empty()) {
     // Their instances cannot be destroyed, nor their plugins deinitialised,
     // nor this process's statics torn down under them: leave at once.
     spdlog::error("handlers still running {} ms after the drain; exiting without destroying nodes={}",
@@ -212,7 +256,33 @@ int RunHost(const RunOptions& o) {
     std::fflush(stderr);
     std::_Exit(1);
   }
-  modules.DeinitAll();
+}
+
+}  // namespace
+
+int RunHost(const RunOptions& o) {
+  sigset_t stop_signals = BlockStopSignals();
+  ConfigureLogging(o.log_level, o.log_format);
+  RaiseOpenFileLimit();
+  {
+    // Outside the try, so that an error is printed before the parts that
+    // did start are stopped (which may wait for a node's handler).
+    Host host(o);
+    try {
+      host.LoadPlugins();
+      host.OpenClientPool();
+      host.LoadFlows();
+      if (o.check_only) return host.ReportCheck();
+      host.StartNodes();
+      host.Serve();
+      int sig = host.WaitForStop(stop_signals);  // reloading changed flows meanwhile
+      host.Drain(sig);
+      host.Stop();  // or _Exit(1) when a handler is stuck
+    } catch (const StartupError& e) {
+      for (const auto& line : e.lines()) std::cerr << "tinyhost: error: " << line << "\n";
+      return e.exit_code();
+    }
+  }
   spdlog::info("stopped");
   return 0;
 }

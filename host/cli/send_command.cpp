@@ -2,7 +2,7 @@
 #include <iostream>
 
 #include "host/cli/commands.h"
-#include "host/net/tls.h"
+#include "host/net/client_credentials.h"
 #include "tinysystems/module/v1/module.grpc.pb.h"
 
 namespace tiny::host {

@@ -2,6 +2,8 @@
 
 namespace tiny::host {
 
+ModuleRegistry::~ModuleRegistry() { DeinitAll(); }
+
 void ModuleRegistry::Add(std::unique_ptr<Plugin> plugin, bool served) {
   auto it = modules_.find(plugin->module);
   if (it != modules_.end()) {

@@ -14,6 +14,13 @@ namespace tiny::host {
 
 class ModuleRegistry {
  public:
+  ModuleRegistry() = default;
+  // Deinitialises every plugin (DeinitAll): whatever made instances of its
+  // components (a Scheduler) must be gone first.
+  ~ModuleRegistry();
+  ModuleRegistry(const ModuleRegistry&) = delete;
+  ModuleRegistry& operator=(const ModuleRegistry&) = delete;
+
   // Takes ownership of a loaded plugin. Throws PluginLoadError when its
   // module name is taken, naming both files.
   void Add(std::unique_ptr<Plugin> plugin, bool served);
@@ -23,7 +30,8 @@ class ModuleRegistry {
   const ComponentType* FindComponent(std::string_view module, std::string_view component) const;
   std::vector<std::string> ServedModules() const;
   std::vector<std::string> KnownModules() const;
-  // Calls every plugin's deinit (after all instances are destroyed).
+  // Calls every plugin's deinit (after all instances are destroyed); a
+  // plugin already deinitialised is skipped, so calling it again is harmless.
   void DeinitAll();
 
  private:

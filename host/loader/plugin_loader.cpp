@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "host/base/names.h"
+#include "host/base/result.h"
 
 namespace tiny::host {
 namespace {
@@ -24,33 +25,35 @@ std::vector<boost::dll::shared_library>& LoadedLibraries() {
   return *libs;
 }
 
-std::string CheckComponent(const tiny_component* c, uint32_t index, ComponentType* out) {
+Result CheckComponent(const tiny_component* c, uint32_t index, ComponentType* out) {
   std::string where = "component #" + std::to_string(index);
-  if (c == nullptr) return where + " is NULL";
-  if (c->struct_size < kMinComponentSize) return where + " has struct_size " + std::to_string(c->struct_size) + ", too small";
-  if (c->name == nullptr || !IsComponentName(c->name)) return where + " has an invalid name (want [a-z0-9_]+)";
+  if (c == nullptr) return Result::Error(where + " is NULL");
+  if (c->struct_size < kMinComponentSize)
+    return Result::Error(where + " has struct_size " + std::to_string(c->struct_size) + ", too small");
+  if (c->name == nullptr || !IsComponentName(c->name))
+    return Result::Error(where + " has an invalid name (want [a-z0-9_]+)");
   where = "component '" + std::string(c->name) + "'";
-  if (!c->create || !c->handle || !c->destroy) return where + " lacks create, handle or destroy";
-  if (c->port_count > 0 && c->ports == nullptr) return where + " declares ports but no port array";
+  if (!c->create || !c->handle || !c->destroy) return Result::Error(where + " lacks create, handle or destroy");
+  if (c->port_count > 0 && c->ports == nullptr) return Result::Error(where + " declares ports but no port array");
   for (uint32_t i = 0; i < c->port_count; ++i) {
     const tiny_port& p = c->ports[i];
     std::string name = p.name ? p.name : "";
     std::string bare = !name.empty() && name.back() == '*' ? name.substr(0, name.size() - 1) : name;
-    if (!IsPortName(bare)) return where + " has an invalid port name '" + name + "'";
+    if (!IsPortName(bare)) return Result::Error(where + " has an invalid port name '" + name + "'");
     if (p.direction != TINY_PORT_IN && p.direction != TINY_PORT_OUT)
-      return where + " port '" + name + "' has an unknown direction";
+      return Result::Error(where + " port '" + name + "' has an unknown direction");
   }
   nlohmann::json defaults = nlohmann::json::object();
   if (c->default_settings_json != nullptr && *c->default_settings_json != '\0') {
     defaults = nlohmann::json::parse(c->default_settings_json, nullptr, false);
     if (defaults.is_discarded() || !defaults.is_object())
-      return where + " default settings are not a JSON object";
+      return Result::Error(where + " default settings are not a JSON object");
   }
   out->desc = c;
   out->name = c->name;
   out->default_settings = defaults.dump();
   out->blocking = (c->flags & TINY_COMPONENT_BLOCKING) != 0;
-  return {};
+  return Result::Ok();
 }
 
 }  // namespace
@@ -140,9 +143,9 @@ std::unique_ptr<Plugin> LoadPlugin(const std::string& path, const tiny_host_api*
   for (uint32_t i = 0; i < count; ++i) {
     ComponentType type;
     type.module = plugin->module;
-    if (std::string err = CheckComponent(entry.get_component(i), i, &type); !err.empty()) {
+    if (Result r = CheckComponent(entry.get_component(i), i, &type); !r.ok()) {
       plugin->Deinit();
-      throw PluginLoadError(path, err);
+      throw PluginLoadError(path, r.message());
     }
     if (plugin->FindComponent(type.name)) {
       plugin->Deinit();

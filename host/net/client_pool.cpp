@@ -68,6 +68,11 @@ std::string ClientPool::TargetFor(std::string_view module) const {
   return target;
 }
 
+size_t ClientPool::open_channels() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return peers_.size();
+}
+
 void ClientPool::Prewarm() {
   for (const auto& [module, address] : options_.peers) Get(module);
 }

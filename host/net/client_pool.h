@@ -39,6 +39,8 @@ class ClientPool final : public RemoteSender {
   void Prewarm();
   // The target a module resolves to ("" when not discovered).
   std::string TargetFor(std::string_view module) const;
+  // How many channels are open: one per module reached so far. [thread: any]
+  size_t open_channels() const;
 
   void Send(const std::string& module, const std::string& to, const std::string& from, std::string_view data,
             uint32_t hop, tiny_call* call) override;

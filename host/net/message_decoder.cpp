@@ -8,19 +8,17 @@
 
 namespace tiny::host {
 
-bool IsJsonText(std::string_view data) { return JsonTextError(data).empty(); }
-
-std::string JsonTextError(std::string_view data) {
-  if (data.empty()) return {};
+Result CheckJsonText(std::string_view data) {
+  if (data.empty()) return Result::Ok();
   thread_local simdjson::dom::parser parser;
   simdjson::padded_string padded(data);
   auto error = parser.parse(padded).error();
-  if (!error) return {};
+  if (!error) return Result::Ok();
   // The two a user can act on get plain words; the rest simdjson's.
   if (error == simdjson::DEPTH_ERROR)
-    return "nested deeper than " + std::to_string(parser.max_depth()) + " levels";
-  if (error == simdjson::UTF8_ERROR) return "not valid UTF-8";
-  return simdjson::error_message(error);
+    return Result::Error("nested deeper than " + std::to_string(parser.max_depth()) + " levels");
+  if (error == simdjson::UTF8_ERROR) return Result::Error("not valid UTF-8");
+  return Result::Error(simdjson::error_message(error));
 }
 
 DecodedSend DecodeSend(const tinysystems::module::v1::Message& msg) {
@@ -43,8 +41,8 @@ DecodedSend DecodeSend(const tinysystems::module::v1::Message& msg) {
     out.error = "to '" + msg.to().substr(0, 200) + "' is not node.port";
     return out;
   }
-  if (std::string why = JsonTextError(msg.data()); !why.empty()) {
-    out.error = "data is not valid JSON: " + why;
+  if (Result json = CheckJsonText(msg.data()); !json.ok()) {
+    out.error = "data is not valid JSON: " + json.message();
     return out;
   }
   out.node = address->first;

@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 
+#include "host/base/result.h"
 #include "tinysystems/module/v1/module.pb.h"
 
 namespace tiny::host {
@@ -22,10 +23,10 @@ struct DecodedSend {
   std::shared_ptr<const std::map<std::string, std::string>> metadata;
 };
 
-// True iff `data` is empty or one valid JSON value (simdjson, no DOM kept).
-bool IsJsonText(std::string_view data);
-// Empty when IsJsonText(data), else why not, in a few words.
-std::string JsonTextError(std::string_view data);
+// Ok iff `data` is empty or one valid JSON value (simdjson, no DOM kept);
+// else why not, in a few words. [thread: any]
+Result CheckJsonText(std::string_view data);
+inline bool IsJsonText(std::string_view data) { return CheckJsonText(data).ok(); }
 
 // Decodes `msg`; the views in the result live as long as `msg`.
 DecodedSend DecodeSend(const tinysystems::module::v1::Message& msg);

@@ -1,6 +1,6 @@
 // The PEM files of --tls-cert/--tls-key/--tls-ca, as the server, the client
-// pool and `send` take them. Apart from tls.h so that option parsing needs
-// no gRPC header.
+// pool and `send` take them. Apart from tls_reloader.h so that option parsing
+// needs no gRPC header.
 #pragma once
 
 #include <string>

@@ -11,6 +11,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -85,6 +86,12 @@ class Scheduler {
   // Emits without a cause (from a component's own thread: an HTTP request,
   // a tick) whose answer has not come back yet. [thread: any]
   size_t root_emits() const { return root_emits_.load(std::memory_order_relaxed); }
+  // Waits until root_emits() is 0 or `deadline` passes; true iff it is 0.
+  // [thread: any]
+  bool WaitForRootEmits(std::chrono::steady_clock::time_point deadline) {
+    std::unique_lock<std::mutex> lock(root_emits_mu_);
+    return root_emits_cv_.wait_until(lock, deadline, [this] { return root_emits() == 0; });
+  }
 
   // Emits from `from` (see tiny_host_api.emit). [thread: any]
   void Emit(Node& from, const tiny_call* cause, std::string_view port, std::string_view data,
@@ -119,6 +126,11 @@ class Scheduler {
   std::mutex reconcile_mu_;  // one Reconcile/Shutdown at a time
   std::vector<std::shared_ptr<Node>> stuck_;  // see Shutdown
   std::atomic<size_t> root_emits_{0};
+  // For WaitForRootEmits: a root emit's end decrements under this lock (and
+  // touches nothing after), so a waiter misses no notification and the
+  // scheduler may go as soon as the wait returns.
+  std::mutex root_emits_mu_;
+  std::condition_variable root_emits_cv_;
   struct RootDone {
     Scheduler* scheduler;
     tiny_emit_done_fn done;
@@ -126,8 +138,10 @@ class Scheduler {
     static void Finish(void* self, const tiny_result* r) {
       auto* root = static_cast<RootDone*>(self);
       if (root->done) root->done(root->user, r);
-      root->scheduler->root_emits_.fetch_sub(1, std::memory_order_relaxed);
+      Scheduler* scheduler = root->scheduler;
       delete root;
+      std::lock_guard<std::mutex> lock(scheduler->root_emits_mu_);
+      if (scheduler->root_emits_.fetch_sub(1, std::memory_order_relaxed) == 1) scheduler->root_emits_cv_.notify_all();
     }
   };
   std::atomic<std::shared_ptr<const Graph>> graph_{std::make_shared<const Graph>()};

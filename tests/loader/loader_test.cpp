@@ -321,3 +321,17 @@ TEST_CASE("LoadPluginSet on the dup fixture dir refuses the second module") {
                        PluginLoadError);
   registry.DeinitAll();
 }
+
+TEST_CASE("~ModuleRegistry deinitialises its plugins") {
+  const std::string path = Fixture("no_op");
+  {
+    ModuleRegistry registry;
+    registry.Add(LoadPlugin(path, HostApi()), true);
+    // While it is initialised, the same library cannot be loaded again.
+    CHECK_THROWS_AS(LoadPlugin(path, HostApi()), PluginLoadError);
+  }
+  // Its deinit ran with the registry: the library may be initialised again.
+  auto again = LoadPlugin(path, HostApi());
+  CHECK(again->initialised);
+  again->Deinit();
+}

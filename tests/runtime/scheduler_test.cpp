@@ -280,3 +280,31 @@ TEST_CASE("shutdown answers calls a node still holds") {
   REQUIRE(a);
   CHECK(a->error == "node destroyed");
 }
+
+TEST_CASE("WaitForRootEmits returns once every emit without a cause is answered") {
+  Host host(R"(
+nodes:
+  - {name: src, module: test-module, component: relay, edges: [{port: out, to: hold.in}]}
+  - {name: hold, module: test-module, component: never}
+)");
+  CHECK(host.scheduler.WaitForRootEmits(Clock::now()));  // none open
+  const GraphEntry* src = host.scheduler.graph()->Find("src");
+  REQUIRE(src != nullptr);
+  REQUIRE(src->local != nullptr);
+  std::atomic<bool> answered{false};
+  auto done = [](void* user, const tiny_result*) { static_cast<std::atomic<bool>*>(user)->store(true); };
+  // A root emit, as from a component's own thread (an HTTP request): `hold` keeps it open.
+  host.scheduler.Emit(*src->local, nullptr, "out", "{}", done, &answered);
+  CHECK(host.scheduler.root_emits() == 1);
+  CHECK_FALSE(host.scheduler.WaitForRootEmits(Clock::now() + std::chrono::milliseconds(20)));
+  // Removing `hold` answers what it holds, on another thread than the waiter's.
+  std::vector<std::string> errors;
+  std::thread reload([&] {
+    errors = host.scheduler.Reconcile(Flow("nodes:\n  - {name: src, module: test-module, component: relay}\n"));
+  });
+  CHECK(host.scheduler.WaitForRootEmits(Clock::now() + std::chrono::seconds(30)));
+  reload.join();
+  CHECK(errors.empty());
+  CHECK(answered.load());
+  CHECK(host.scheduler.root_emits() == 0);
+}

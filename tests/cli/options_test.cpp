@@ -1,0 +1,330 @@
+// ParseOptions and its pieces: defaults, every value form, the order of the
+// sources (command line over TINYHOST_* over --config), and the one line of
+// each usage error. The binary's exit code for these is cli_test.py's.
+#include "host/cli/options.h"
+
+#include <doctest/doctest.h>
+
+#include <initializer_list>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "support/temp_dir.h"
+
+namespace {
+
+using namespace std::chrono_literals;
+using tiny::host::Command;
+using tiny::host::Options;
+using tiny::host::ParseDuration;
+using tiny::host::ParseOptions;
+using tiny::host::UsageError;
+using tiny::host::testing::TempDir;
+using Env = std::map<std::string, std::string>;
+
+Options Parse(std::initializer_list<std::string> args, const Env& env = {}) {
+  std::vector<std::string> words{"tinyhost"};
+  words.insert(words.end(), args);
+  std::vector<const char*> argv;
+  for (const auto& w : words) argv.push_back(w.c_str());
+  return ParseOptions(static_cast<int>(argv.size()), argv.data(), env);
+}
+
+// The usage error `args` cause; fails the test when they parse, or when the
+// message is not one line.
+std::string ErrorOf(std::initializer_list<std::string> args, const Env& env = {}) {
+  try {
+    Parse(args, env);
+  } catch (const UsageError& e) {
+    std::string what = e.what();
+    CHECK_MESSAGE(what.find('\n') == std::string::npos, "not one line: " << what);
+    return what;
+  }
+  FAIL("parsed without a usage error");
+  return {};
+}
+
+bool Contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+}  // namespace
+
+TEST_CASE("run: the defaults are the documented ones") {
+  Options o = Parse({"run", "--flow", "a.yaml"});
+  CHECK(o.command == Command::kRun);
+  const auto& r = o.run;
+  CHECK(r.flows == std::vector<std::string>{"a.yaml"});
+  CHECK(r.plugin_dir == tiny::host::DefaultPluginDir());
+  CHECK(r.plugins.empty());
+  CHECK(r.listen == "0.0.0.0:50051");
+  CHECK(r.peers.empty());
+  CHECK(r.discovery_template.empty());
+  CHECK_FALSE(r.tls.enabled());
+  CHECK(r.log_level == "info");
+  CHECK(r.log_format == "text");
+  CHECK(r.grace_period == 10s);
+  CHECK(r.default_deadline == 30s);
+  CHECK(r.keepalive_time == 10s);
+  CHECK(r.keepalive_timeout == 3s);
+  CHECK(r.keepalive_min_time == 5s);
+  CHECK(r.reload_interval == 1s);
+  CHECK(r.max_message_size == 4u * 1024 * 1024);
+  CHECK(r.max_inflight == 10000);
+  CHECK(r.worker_threads == 8);
+  CHECK_FALSE(r.check_only);
+}
+
+TEST_CASE("run: every flag reaches its field") {
+  Options o = Parse({"run",
+                     "--plugin-dir",
+                     "/p",
+                     "--plugin",
+                     "a,b",
+                     "--plugin",
+                     "c",
+                     "--flow",
+                     "f.yaml",
+                     "--listen",
+                     "127.0.0.1:0",
+                     "--peer",
+                     "m1=h1:1,m2=h2:2",
+                     "--peer",
+                     "m3=dns:///x:3",
+                     "--discovery-template",
+                     "{module}.svc:50051",
+                     "--tls-cert",
+                     "c.pem",
+                     "--tls-key",
+                     "k.pem",
+                     "--tls-ca",
+                     "ca.pem",
+                     "--log-level",
+                     "debug",
+                     "--log-format",
+                     "json",
+                     "--grace-period",
+                     "2s",
+                     "--default-deadline",
+                     "250ms",
+                     "--keepalive-time",
+                     "1m",
+                     "--keepalive-timeout",
+                     "1s",
+                     "--keepalive-min-time",
+                     "1h",
+                     "--max-message-size",
+                     "1MiB",
+                     "--max-inflight",
+                     "7",
+                     "--worker-threads",
+                     "3",
+                     "--reload-interval",
+                     "0",
+                     "--check"});
+  const auto& r = o.run;
+  CHECK(r.plugin_dir == "/p");
+  CHECK(r.plugins == std::vector<std::string>{"a", "b", "c"});
+  CHECK(r.listen == "127.0.0.1:0");
+  CHECK(r.peers == std::map<std::string, std::string>{{"m1", "h1:1"}, {"m2", "h2:2"}, {"m3", "dns:///x:3"}});
+  CHECK(r.discovery_template == "{module}.svc:50051");
+  CHECK(r.tls.cert == "c.pem");
+  CHECK(r.tls.key == "k.pem");
+  CHECK(r.tls.ca == "ca.pem");
+  CHECK(r.log_level == "debug");
+  CHECK(r.log_format == "json");
+  CHECK(r.grace_period == 2s);
+  CHECK(r.default_deadline == 250ms);
+  CHECK(r.keepalive_time == 1min);
+  CHECK(r.keepalive_timeout == 1s);
+  CHECK(r.keepalive_min_time == 1h);
+  CHECK(r.max_message_size == 1u << 20);
+  CHECK(r.max_inflight == 7);
+  CHECK(r.worker_threads == 3);
+  CHECK(r.reload_interval == 0ms);
+  CHECK(r.check_only);
+}
+
+TEST_CASE("run: --flow takes several files, repeated flags and commas") {
+  const std::vector<std::string> want{"a.yaml", "b.yaml", "c.yaml"};
+  CHECK(Parse({"run", "--flow", "a.yaml", "b.yaml", "c.yaml"}).run.flows == want);
+  CHECK(Parse({"run", "--flow", "a.yaml", "--flow", "b.yaml", "--flow", "c.yaml"}).run.flows == want);
+  CHECK(Parse({"run", "--flow", "a.yaml,b.yaml,,c.yaml"}).run.flows == want);
+}
+
+TEST_CASE("run: a unix socket listens where HOST:PORT would") {
+  CHECK(Parse({"run", "--flow", "f", "--listen", "unix:/tmp/h.sock"}).run.listen == "unix:/tmp/h.sock");
+}
+
+TEST_CASE("ParseDuration: units, fractions, bare seconds") {
+  CHECK(ParseDuration("--x", "250ms") == 250ms);
+  CHECK(ParseDuration("--x", "10s") == 10s);
+  CHECK(ParseDuration("--x", "2m") == 2min);
+  CHECK(ParseDuration("--x", "1h") == 1h);
+  CHECK(ParseDuration("--x", "1.5s") == 1500ms);
+  CHECK(ParseDuration("--x", "7") == 7s);
+  CHECK(ParseDuration("--x", "0") == 0ms);
+  for (const char* bad : {"", "s", "10x", "-1s", "1.s", "10 s", "ten"}) {
+    CAPTURE(bad);
+    CHECK_THROWS_WITH_AS(ParseDuration("--grace-period", bad),
+                         ("--grace-period: '" + std::string(bad) + "' is not a duration (e.g. 250ms, 10s, 2m)").c_str(),
+                         UsageError);
+  }
+}
+
+TEST_CASE("sizes: bytes and binary units") {
+  auto size = [](const std::string& text) {
+    return Parse({"run", "--flow", "f", "--max-message-size", text}).run.max_message_size;
+  };
+  CHECK(size("4194304") == 4194304u);
+  CHECK(size("512B") == 512u);
+  CHECK(size("3K") == 3u << 10);
+  CHECK(size("3KiB") == 3u << 10);
+  CHECK(size("2M") == 2u << 20);
+  CHECK(size("10 MiB") == 10u << 20);
+  CHECK(size("1G") == 1u << 30);
+  CHECK(size("1GiB") == 1u << 30);
+  CHECK(Parse({"send", "--address", "h:1", "--to", "a.in", "--max-message-size", "8MiB"}).send.max_message_size ==
+        8u << 20);
+  for (const char* bad : {"4mb", "MiB", "1.5MiB", "4 TiB", "0x10"}) {
+    CAPTURE(bad);
+    CHECK(ErrorOf({"run", "--flow", "f", "--max-message-size", bad}) ==
+          "--max-message-size: '" + std::string(bad) + "' is not a size (e.g. 4194304, 4MiB)");
+  }
+}
+
+TEST_CASE("TINYHOST_* variables fill the flags the command line leaves out") {
+  Env env{{"TINYHOST_PLUGIN_DIR", "/env/plugins"}, {"TINYHOST_FLOW", "a.yaml,b.yaml"}, {"TINYHOST_GRACE_PERIOD", "3s"},
+          {"TINYHOST_LISTEN", "127.0.0.1:9"},      {"TINYHOST_NO_SUCH_OPTION", "x"},  // not an option: ignored
+          {"PLUGIN_DIR", "/not/prefixed"}};
+  Options o = Parse({"run"}, env);
+  CHECK(o.run.plugin_dir == "/env/plugins");
+  CHECK(o.run.flows == std::vector<std::string>{"a.yaml", "b.yaml"});
+  CHECK(o.run.grace_period == 3s);
+  CHECK(o.run.listen == "127.0.0.1:9");  // a variable beats a default
+
+  SUBCASE("the command line beats a variable") {
+    Options c = Parse({"run", "--plugin-dir", "/cli", "--listen", "127.0.0.1:1", "--flow", "c.yaml"}, env);
+    CHECK(c.run.plugin_dir == "/cli");
+    CHECK(c.run.listen == "127.0.0.1:1");
+    CHECK(c.run.flows == std::vector<std::string>{"c.yaml"});
+  }
+  SUBCASE("send reads its own variables, and a bad value names the flag") {
+    Env send_env{{"TINYHOST_ADDRESS", "h:7"}, {"TINYHOST_TO", "a.in"}, {"TINYHOST_TIMEOUT", "5x"}};
+    CHECK(ErrorOf({"send"}, send_env) == "--timeout: '5x' is not a duration (e.g. 250ms, 10s, 2m)");
+    send_env.erase("TINYHOST_TIMEOUT");
+    Options s = Parse({"send"}, send_env);
+    CHECK(s.send.address == "h:7");
+    CHECK(s.send.to == "a.in");
+  }
+}
+
+TEST_CASE("--config: key = value lines, below the command line and the environment") {
+  TempDir dir;
+  std::string config = dir.Write("host.conf",
+                                 "# a comment\n"
+                                 "plugin-dir = /conf/plugins\n"
+                                 "flow = conf.yaml\n"
+                                 "listen = 127.0.0.1:5\n"
+                                 "grace-period = 4s\n");
+  Options o = Parse({"run", "--config", config, "--listen", "127.0.0.1:6"}, {{"TINYHOST_GRACE_PERIOD", "8s"}});
+  CHECK(o.run.plugin_dir == "/conf/plugins");
+  CHECK(o.run.flows == std::vector<std::string>{"conf.yaml"});
+  CHECK(o.run.listen == "127.0.0.1:6");
+  CHECK(o.run.grace_period == 8s);
+
+  SUBCASE("TINYHOST_CONFIG names it too") {
+    CHECK(Parse({"run"}, {{"TINYHOST_CONFIG", config}}).run.flows == std::vector<std::string>{"conf.yaml"});
+  }
+  SUBCASE("a missing file") {
+    std::string missing = dir.File("missing.conf");
+    CHECK(ErrorOf({"run", "--flow", "f", "--config", missing}) == "--config: cannot read '" + missing + "'");
+  }
+  SUBCASE("an unknown key is an error naming it") {
+    std::string bad = dir.Write("bad.conf", "flow = a.yaml\nbogus-key = 1\n");
+    CHECK(Contains(ErrorOf({"run", "--config", bad}), "bogus-key"));
+  }
+}
+
+TEST_CASE("run: each usage error is one line naming the input") {
+  CHECK(ErrorOf({"run"}) == "run: at least one --flow FILE is required");
+  CHECK(ErrorOf({"run", "--flow", "f", "--listen", "nowhere"}) == "--listen: 'nowhere' is not HOST:PORT");
+  CHECK(ErrorOf({"run", "--flow", "f", "--listen", ":80"}) == "--listen: ':80' is not HOST:PORT");
+  CHECK(ErrorOf({"run", "--flow", "f", "--listen", "h:"}) == "--listen: 'h:' is not HOST:PORT");
+  CHECK(ErrorOf({"run", "--flow", "f", "--listen", "unix:"}) == "--listen: 'unix:' is not HOST:PORT");
+  CHECK(ErrorOf({"run", "--flow", "f", "--listen", "h:99999"}) == "--listen: 'h:99999' has an invalid port");
+  CHECK(ErrorOf({"run", "--flow", "f", "--listen", "h:8o"}) == "--listen: 'h:8o' has an invalid port");
+  for (const char* peer : {"nomodule", "Bad_Name=h:1", "m="}) {
+    CAPTURE(peer);
+    CHECK(ErrorOf({"run", "--flow", "f", "--peer", peer}) ==
+          "--peer: '" + std::string(peer) + "' is not MODULE=HOST:PORT");
+  }
+  CHECK(ErrorOf({"run", "--flow", "f", "--discovery-template", "dns:///x:1"}) ==
+        "--discovery-template: 'dns:///x:1' has no {module} placeholder");
+  CHECK(ErrorOf({"run", "--flow", "f", "--tls-cert", "c.pem"}) == "--tls-cert and --tls-key go together");
+  CHECK(ErrorOf({"run", "--flow", "f", "--tls-key", "k.pem"}) == "--tls-cert and --tls-key go together");
+  CHECK(ErrorOf({"run", "--flow", "f", "--tls-ca", "ca.pem"}) == "--tls-cert and --tls-key go together");
+  CHECK(ErrorOf({"run", "--flow", "f", "--default-deadline", "0s"}) == "--default-deadline must be positive");
+  CHECK(ErrorOf({"run", "--flow", "f", "--worker-threads", "0"}) == "--worker-threads must be at least 1");
+  CHECK(ErrorOf({"run", "--flow", "f", "--max-inflight", "0"}) == "--max-inflight must be at least 1");
+  CHECK(ErrorOf({"run", "--flow", "f", "--log-level", "loud"}) ==
+        "--log-level: unknown level 'loud' (trace, debug, info, warn, error, off)");
+  CHECK(ErrorOf({"run", "--flow", "f", "--log-format", "xml"}) == "--log-format: unknown format 'xml' (text, json)");
+  CHECK(ErrorOf({"run", "--flow", "f", "--keepalive-time", "soon"}) ==
+        "--keepalive-time: 'soon' is not a duration (e.g. 250ms, 10s, 2m)");
+  CHECK(ErrorOf({"run", "--flow", "f", "--check", "stray"}) == "unexpected argument 'stray'");
+  CHECK(Contains(ErrorOf({"run", "--flow", "f", "--bogus-flag", "1"}), "bogus-flag"));
+  CHECK(Contains(ErrorOf({"run", "--flow", "f", "--worker-threads", "many"}), "worker-threads"));
+  // No guessing: a prefix of a flag is not that flag.
+  CHECK(Contains(ErrorOf({"run", "--flow", "f", "--plugin-d", "/p"}), "plugin-d"));
+}
+
+TEST_CASE("send: fields, @FILE data, metadata, and its usage errors") {
+  TempDir dir;
+  std::string data_file = dir.Write("data.json", R"({"from":"file"})");
+  Options o = Parse({"send", "--address", "h:1", "--to", "a.in", "--data", "@" + data_file, "--timeout", "5s",
+                     "--metadata", "k=v", "--metadata", "empty=", "--tls-ca", "ca.pem"});
+  CHECK(o.command == Command::kSend);
+  CHECK(o.send.address == "h:1");
+  CHECK(o.send.to == "a.in");
+  CHECK(o.send.data == R"({"from":"file"})");
+  CHECK(o.send.timeout == 5s);
+  CHECK(o.send.metadata == std::map<std::string, std::string>{{"k", "v"}, {"empty", ""}});
+  CHECK(o.send.tls.ca == "ca.pem");
+  CHECK(Parse({"send", "--address", "h:1", "--to", "a.in", "--data", "{}"}).send.data == "{}");
+  CHECK(Parse({"send", "--address", "h:1", "--to", "a.in"}).send.timeout == 30s);
+
+  CHECK(ErrorOf({"send", "--to", "a.in"}) == "send: --address HOST:PORT is required");
+  CHECK(ErrorOf({"send", "--address", "h:1"}) == "send: --to NODE.PORT is required");
+  CHECK(ErrorOf({"send", "--address", "h:1", "--to", "no-port-here"}) == "--to: 'no-port-here' is not NODE.PORT");
+  CHECK(ErrorOf({"send", "--address", "h:1", "--to", "a.b.c"}) == "--to: 'a.b.c' is not NODE.PORT");
+  std::string missing = dir.File("missing.json");
+  CHECK(ErrorOf({"send", "--address", "h:1", "--to", "a.in", "--data", "@" + missing}) ==
+        "--data: cannot read '" + missing + "'");
+  CHECK(ErrorOf({"send", "--address", "h:1", "--to", "a.in", "--metadata", "kv"}) ==
+        "--metadata: 'kv' is not KEY=VALUE");
+  CHECK(ErrorOf({"send", "--address", "h:1", "--to", "a.in", "--metadata", "=v"}) ==
+        "--metadata: '=v' is not KEY=VALUE");
+  CHECK(ErrorOf({"send", "--address", "h:1", "--to", "a.in", R"({"x":1})"}) == R"(unexpected argument '{"x":1}')");
+}
+
+TEST_CASE("inspect: one positional target, the default plugin dir") {
+  Options o = Parse({"inspect", "common-module"});
+  CHECK(o.command == Command::kInspect);
+  CHECK(o.inspect.target == "common-module");
+  CHECK(o.inspect.plugin_dir == tiny::host::DefaultPluginDir());
+  CHECK(Parse({"inspect", "x.so", "--plugin-dir", "/p"}).inspect.plugin_dir == "/p");
+  CHECK(ErrorOf({"inspect"}) == "inspect: name a PLUGIN.so file or a MODULE");
+}
+
+TEST_CASE("the command word: help, version, missing, unknown") {
+  for (const char* help : {"--help", "-h", "help"}) CHECK(Parse({help}).command == Command::kHelp);
+  CHECK(Parse({"run", "--flow", "f", "--help"}).command == Command::kHelp);
+  CHECK(Parse({"send", "-h"}).command == Command::kHelp);
+  for (const char* version : {"--version", "version"}) CHECK(Parse({version}).command == Command::kVersion);
+  Options help = Parse({"--help"});
+  CHECK(Contains(help.help_text, "usage: tinyhost run"));
+  CHECK(Contains(help.help_text, "--plugin-dir"));
+  CHECK(Contains(help.help_text, "TINYHOST_"));
+  CHECK(ErrorOf({}) == "missing command (run, send, inspect)");
+  CHECK(ErrorOf({"frobnicate"}) == "unknown command 'frobnicate' (run, send, inspect)");
+}
