@@ -12,6 +12,8 @@
 #include <memory>
 #include <string>
 
+#include "host/base/bytes.h"
+
 namespace tiny::host {
 
 using Clock = std::chrono::steady_clock;
@@ -79,7 +81,7 @@ namespace tiny::host {
 
 // Completes `call` with a status and message. [thread: any]
 inline void FailCall(tiny_call* call, int32_t status, std::string_view message) {
-  tiny_result r{status, {}, {reinterpret_cast<const uint8_t*>(message.data()), message.size()}};
+  tiny_result r{status, {}, AsBytes(message)};
   call->TryComplete(r);
 }
 

@@ -7,16 +7,13 @@
 #include <chrono>
 #include <string_view>
 
+#include "host/base/bytes.h"
 #include "host/runtime/call.h"
 #include "host/runtime/node.h"
 #include "host/runtime/scheduler.h"
 
 namespace tiny::host {
 namespace {
-
-std::string_view View(tiny_bytes b) {
-  return b.len ? std::string_view(reinterpret_cast<const char*>(b.ptr), b.len) : std::string_view();
-}
 
 spdlog::level::level_enum Level(int32_t level) {
   switch (level) {
@@ -44,7 +41,7 @@ void Emit(tiny_node* node, const tiny_call* cause, const char* port, tiny_bytes 
           void* user) {
   Node* n = Node::From(node);
   try {
-    n->scheduler->Emit(*n, cause, port ? std::string_view(port) : std::string_view(), View(data), done, user);
+    n->scheduler->Emit(*n, cause, port ? std::string_view(port) : std::string_view(), AsView(data), done, user);
   } catch (const std::exception& e) {
     spdlog::error("emit failed node={} port={} error={}", n->name, port ? port : "", e.what());
   }
@@ -55,9 +52,9 @@ void Log(const tiny_host_api*, tiny_node* node, int32_t level, tiny_bytes messag
   if (!spdlog::should_log(lvl)) return;
   if (node) {
     Node* n = Node::From(node);
-    spdlog::log(lvl, "{} node={} module={}", View(message), n->name, n->type->module);
+    spdlog::log(lvl, "{} node={} module={}", AsView(message), n->name, n->type->module);
   } else {
-    spdlog::log(lvl, "{}", View(message));
+    spdlog::log(lvl, "{}", AsView(message));
   }
 }
 

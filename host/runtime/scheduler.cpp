@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "host/runtime/host_api.h"
+#include "host/base/bytes.h"
 #include "host/base/names.h"
 
 namespace tiny::host {
@@ -27,14 +28,9 @@ struct WorkerScope {
   ~WorkerScope() { t_on_worker = saved; }
 };
 
-tiny_bytes Bytes(std::string_view s) { return {reinterpret_cast<const uint8_t*>(s.data()), s.size()}; }
-std::string_view View(tiny_bytes b) {
-  return b.len ? std::string_view(reinterpret_cast<const char*>(b.ptr), b.len) : std::string_view();
-}
-
 void Answer(tiny_emit_done_fn done, void* user, int32_t status, std::string_view error) {
   if (!done) return;
-  tiny_result r{status, {}, Bytes(error)};
+  tiny_result r{status, {}, AsBytes(error)};
   done(user, &r);
 }
 
@@ -53,8 +49,8 @@ class FanOut {
     FanOut* fan = slot->fan;
     Owned& o = fan->results_[slot->index];  // each slot is written once
     o.status = r->status;
-    o.data.assign(View(r->data));
-    o.error.assign(View(r->error));
+    o.data.assign(AsView(r->data));
+    o.error.assign(AsView(r->error));
     if (fan->remaining_.fetch_sub(1, std::memory_order_acq_rel) == 1) fan->Finish();
   }
 
@@ -83,7 +79,7 @@ class FanOut {
           break;
         }
     tiny_result r{TINY_STATUS_OK, {}, {}};
-    if (pick) r = tiny_result{pick->status, Bytes(pick->data), Bytes(pick->error)};
+    if (pick) r = tiny_result{pick->status, AsBytes(pick->data), AsBytes(pick->error)};
     if (done_) done_(user_, &r);
     delete this;
   }
@@ -110,7 +106,7 @@ class SettingsCall final : public tiny_call {
   void OnComplete(const tiny_result& r) override {
     std::lock_guard<std::mutex> lock(mu_);
     status = r.status;
-    error.assign(View(r.error));
+    error.assign(AsView(r.error));
     done_ = true;
     cv_.notify_all();
   }
@@ -272,7 +268,7 @@ void Scheduler::RunHandle(Node& node, const char* port, std::string_view data, t
   }
   call->Ref();  // keeps the call answerable if the handler throws
   try {
-    node.type->desc->handle(node.instance, call, port, Bytes(data));
+    node.type->desc->handle(node.instance, call, port, AsBytes(data));
   } catch (const std::exception& e) {
     spdlog::error("plugin threw across the ABI node={} module={} error={}", node.name, node.type->module, e.what());
     FailCall(call, TINY_STATUS_INTERNAL, "node '" + node.name + "' failed: " + e.what());
@@ -302,7 +298,7 @@ bool Scheduler::StartNode(const std::shared_ptr<Node>& node, const std::string& 
   auto* call = new SettingsCall();
   call->Ref();  // ours, for reading the answer
   try {
-    node->type->desc->handle(node->instance, call, "_settings", Bytes(settings));
+    node->type->desc->handle(node->instance, call, "_settings", AsBytes(settings));
   } catch (...) {
     FailCall(call, TINY_STATUS_INTERNAL, "the component threw on _settings");
   }
