@@ -36,7 +36,8 @@ TEST_CASE("a good message: node and port are views into it, no metadata, hop 0")
 }
 
 TEST_CASE("empty data counts as no data, and system ports are addressable") {
-  auto d = DecodeSend(Make("n1._settings", ""));
+  Message m = Make("n1._settings", "");  // the views in d point into m
+  auto d = DecodeSend(m);
   REQUIRE(d.ok);
   CHECK(d.port == "_settings");
 }
