@@ -1,7 +1,7 @@
 // The gRPC baseline: a bare C++ callback-API server on the same proto.
 // ModuleService.Send answers with the request's data, nothing else: no
 // routing, no JSON check, no timers. bench/run.sh runs the same load
-// against it and against a tinyhost to get the ratios of issue 8.
+// against it and against a tinyhost to get the benchmark grid's ratios.
 //
 //   baseline_server [--listen 127.0.0.1:0] [--health] [--reflection]
 //                   [--reactor default|custom|custom-inline] [--no-deadlock-detection]

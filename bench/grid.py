@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The benchmark grid of issue 8 (run through bench/run.sh, which builds first).
+"""The benchmark grid (run through bench/run.sh, which builds first).
 
 Starts the baselines and tinyhosts on 127.0.0.1, runs the same load against
 each, alternating baseline and host within every round (the order flips
@@ -347,8 +347,7 @@ def run_cpp_check(port, to):
 def http_grid(report):
     if not HTTP_MODULE:
         report["http"] = None
-        print("  http: n/a (http-module.so is not built; configure with -DTINYHOST_BENCH_HTTP_MODULE=ON "
-              "or wait until the top level builds plugins/http-module)")
+        print("  http: n/a (http-module.so not found; build the http-module target or set BENCH_HTTP_MODULE_SO)")
         return
     beast = Server("beast", [BEAST, "--listen", "127.0.0.1", "--port", "0"])
     host = Server("host-http", host_cmd(plugin_dir(HTTP_MODULE, COMMON_MODULE), write("http-flow.yaml", HTTP_FLOW)),

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bench/run.sh — issue 8's benchmark grid: tinyhost against bare baselines.
+# bench/run.sh — the benchmark grid: tinyhost against bare baselines.
 #
 # Builds in its own build dir (Release, benches on), then runs bench/grid.py:
 #   - gRPC Send at 1x1, 1x8, 4x16 (connections x streams) with the C++
@@ -28,7 +28,6 @@
 #   BENCH_MICRO       [1]      run the micro-benchmarks; BENCH_MICRO_REPS [5]
 #   BENCH_DEADLINE_MS [10000]  deadline the C++ client sets (0: none, like h2load)
 #   BENCH_DATA        ['{"x":1,"msg":"hello"}']  the Message.data sent
-#   BENCH_HTTP_MODULE [ON]     build plugins/http-module for the HTTP row when the top level does not
 #   BENCH_HTTP_MODULE_SO       an http-module.so to use for the HTTP row instead
 #   BENCH_HOST_BUILD  [the build dir]  take tinyhost, test-module.so and the
 #                              plugins from this build tree instead (an older
@@ -45,17 +44,8 @@ done
 
 if [ "${BENCH_SKIP_BUILD:-0}" != "1" ]; then
   cmake -S "$ROOT" -B "$BENCH_BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release \
-    -DTINYHOST_BUILD_BENCH=ON -DTINYHOST_BUILD_TESTS=ON \
-    -DTINYHOST_BENCH_HTTP_MODULE="${BENCH_HTTP_MODULE:-ON}" >/dev/null
-  ninja -C "$BENCH_BUILD_DIR" -j"${BENCH_JOBS:-2}" tinyhost test-module common-module tiny_bench
-  # The http-module is someone else's work in progress: when it does not
-  # build, the HTTP row says n/a and the rest still runs.
-  if ninja -C "$BENCH_BUILD_DIR" -t query http-module >/dev/null 2>&1; then
-    if ! ninja -C "$BENCH_BUILD_DIR" -j"${BENCH_JOBS:-2}" http-module >"$BENCH_BUILD_DIR/http-module-build.log" 2>&1; then
-      echo "bench/run.sh: http-module did not build (see $BENCH_BUILD_DIR/http-module-build.log); HTTP row: n/a" >&2
-      rm -f "$BENCH_BUILD_DIR/plugins/http-module.so"
-    fi
-  fi
+    -DTINYHOST_BUILD_BENCH=ON -DTINYHOST_BUILD_TESTS=ON >/dev/null
+  ninja -C "$BENCH_BUILD_DIR" -j"${BENCH_JOBS:-2}" tinyhost test-module common-module http-module tiny_bench
 fi
 
 child=""

@@ -6,7 +6,7 @@ set -euo pipefail
 PACKAGES=(
   build-essential cmake ninja-build pkg-config git
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
-  libboost-dev libboost-program-options-dev libboost-filesystem-dev
+  libboost-dev libboost-program-options-dev
   libspdlog-dev libfmt-dev nlohmann-json3-dev libyaml-cpp-dev libsimdjson-dev
   libssl-dev doctest-dev libbenchmark-dev
   python3 python3-grpcio python3-protobuf curl binutils openssl

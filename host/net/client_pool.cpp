@@ -3,6 +3,7 @@
 #include <pthread.h>
 #include <spdlog/spdlog.h>
 
+#include "host/base/bytes.h"
 #include "host/base/log.h"
 
 namespace tiny::host {
@@ -192,14 +193,13 @@ void ClientPool::Send(const std::string& module, const std::string& to, const st
       std::string msg = peer_dropped ? "peer " + rpc->module + " dropped the call: " + status.error_message()
                                      : status.error_message();
       int32_t code = peer_dropped ? TINY_STATUS_UNAVAILABLE : static_cast<int32_t>(status.error_code());
-      tiny_result r{code, {}, {reinterpret_cast<const uint8_t*>(msg.data()), msg.size()}};
+      tiny_result r{code, {}, AsBytes(msg)};
       rpc->call->TryComplete(r);
       return;
     }
     const std::string& d = rpc->response.data();
     const std::string& e = rpc->response.error();
-    tiny_result r{TINY_STATUS_OK, {reinterpret_cast<const uint8_t*>(d.data()), d.size()},
-                  {reinterpret_cast<const uint8_t*>(e.data()), e.size()}};
+    tiny_result r{TINY_STATUS_OK, AsBytes(d), AsBytes(e)};
     rpc->call->TryComplete(r);
   });
 }

@@ -8,8 +8,9 @@
 #include <thread>
 #include <vector>
 
-#include "host/net/message_decoder.h"
+#include "host/base/bytes.h"
 #include "host/base/names.h"
+#include "host/net/message_decoder.h"
 
 namespace tiny::host {
 namespace {
@@ -82,8 +83,8 @@ class SendReactor final : public grpc::ServerUnaryReactor, public tiny_call {
 
   void OnComplete(const tiny_result& r) override {
     if (!Claim()) return;  // cancelled, timed out or drained: the RPC is over
-    std::string_view error(reinterpret_cast<const char*>(r.error.ptr), r.error.len);
-    std::string_view data(reinterpret_cast<const char*>(r.data.ptr), r.data.len);
+    std::string_view error = AsView(r.error);
+    std::string_view data = AsView(r.data);
     if (r.status != TINY_STATUS_OK) {
       Done(grpc::Status(ToGrpc(r.status), std::string(error)));
       return;

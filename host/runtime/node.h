@@ -4,7 +4,10 @@
 #include <tiny/plugin.h>
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -66,8 +69,26 @@ class Node {
   std::atomic<NodeState> state{NodeState::kNew};
   std::atomic<int> inflight{0};  // handle calls running now
 
+  // A handle call ends: the last one out while the node stops wakes
+  // WaitIdleUntil. (inflight and state are seq_cst: either the stopper
+  // sees 0, or the last handler sees kStopping and notifies.)
+  void LeaveHandler() {
+    if (inflight.fetch_sub(1) == 1 && state.load() == NodeState::kStopping) {
+      std::lock_guard<std::mutex> lock(idle_mu_);
+      idle_cv_.notify_all();
+    }
+  }
+  // After state is set to kStopping: waits until no handler runs or
+  // `deadline`; true iff none runs.
+  bool WaitIdleUntil(std::chrono::steady_clock::time_point deadline) {
+    std::unique_lock<std::mutex> lock(idle_mu_);
+    return idle_cv_.wait_until(lock, deadline, [this] { return inflight.load() == 0; });
+  }
+
  private:
   std::atomic<std::shared_ptr<const EdgeTable>> edges_{std::make_shared<const EdgeTable>()};
+  std::mutex idle_mu_;
+  std::condition_variable idle_cv_;
 };
 
 }  // namespace tiny::host

@@ -15,12 +15,13 @@
 #include <memory>
 #include <mutex>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
-#include "host/runtime/call.h"
+#include "host/base/result.h"
 #include "host/flow/flow_loader.h"
 #include "host/loader/module_registry.h"
+#include "host/runtime/call.h"
+#include "host/runtime/graph.h"
 #include "host/runtime/node.h"
 #include "host/runtime/remote_sender.h"
 #include "host/runtime/thread_pool.h"
@@ -33,29 +34,6 @@ struct SchedulerOptions {
   size_t worker_threads = 8;         // for components declared blocking
   int max_inline_depth = 32;         // nested inline deliveries per thread
   std::chrono::milliseconds default_deadline{30000};
-};
-
-// What the scheduler knows of one node name.
-struct GraphEntry {
-  std::string module;
-  const ComponentType* type = nullptr;  // null for a module without a plugin here
-  std::shared_ptr<Node> local;          // set iff this host serves the module
-};
-
-// Hashes std::string and std::string_view alike, so lookups by a view
-// into a request allocate nothing.
-struct NameHash {
-  using is_transparent = void;
-  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-};
-
-// An immutable snapshot of every node in the loaded flows.
-struct Graph {
-  std::unordered_map<std::string, GraphEntry, NameHash, std::equal_to<>> nodes;
-  const GraphEntry* Find(std::string_view name) const {
-    auto it = nodes.find(name);
-    return it == nodes.end() ? nullptr : &it->second;
-  }
 };
 
 class Scheduler {
@@ -112,8 +90,8 @@ class Scheduler {
   // Runs the node's handle for `call` (inline, dispatched or on a worker).
   void Invoke(const std::shared_ptr<Node>& node, std::string_view port, std::string_view data, tiny_call* call);
   void RunHandle(Node& node, const char* port, std::string_view data, tiny_call* call);
-  bool StartNode(const std::shared_ptr<Node>& node, const std::string& settings, std::string* error,
-                 bool* environment_failure);
+  // Creates the instance and awaits its `_settings` answer (reconcile.cpp).
+  Result StartNode(const std::shared_ptr<Node>& node, const std::string& settings, bool* environment_failure);
   // False (and the node left as it is) if handlers still run at `give_up`.
   bool StopNode(Node& node, std::chrono::steady_clock::time_point give_up = std::chrono::steady_clock::time_point::max());
 

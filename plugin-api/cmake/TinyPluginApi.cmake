@@ -10,15 +10,15 @@ set(TINY_PLUGIN_EXPORTS_MAP ${CMAKE_CURRENT_LIST_DIR}/exports.map CACHE INTERNAL
 
 function(tiny_add_plugin name)
   cmake_parse_arguments(ARG "" "OUTPUT_DIRECTORY" "SOURCES" ${ARGN})
-  if(NOT TARGET TinyPluginApi::plugin_api)
-    message(FATAL_ERROR "tiny_add_plugin(${name}): TinyPluginApi::plugin_api is not defined; "
+  if(NOT TARGET tiny::plugin_api)
+    message(FATAL_ERROR "tiny_add_plugin(${name}): tiny::plugin_api is not defined; "
                         "call find_package(TinyPluginApi REQUIRED) first")
   endif()
   if(NOT ARG_SOURCES AND NOT ARG_UNPARSED_ARGUMENTS)
     message(FATAL_ERROR "tiny_add_plugin(${name}): no SOURCES given")
   endif()
   add_library(${name} MODULE ${ARG_SOURCES} ${ARG_UNPARSED_ARGUMENTS})
-  target_link_libraries(${name} PRIVATE TinyPluginApi::plugin_api)
+  target_link_libraries(${name} PRIVATE tiny::plugin_api)
   set_target_properties(${name} PROPERTIES
     PREFIX ""
     C_VISIBILITY_PRESET hidden

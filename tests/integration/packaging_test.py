@@ -130,7 +130,7 @@ class InstallTreeTest(unittest.TestCase):
     def test_targets_file_is_namespaced_and_relocatable(self):
         with open(os.path.join(self.inst.cmake_dir(), "TinyPluginApiTargets.cmake")) as f:
             text = f.read()
-        self.assertIn("add_library(TinyPluginApi::plugin_api INTERFACE IMPORTED)", text)
+        self.assertIn("add_library(tiny::plugin_api INTERFACE IMPORTED)", text)
         self.assertNotIn(SOURCE_DIR, text)
         self.assertNotIn(BUILD_DIR, text)
 
