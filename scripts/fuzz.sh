@@ -16,9 +16,9 @@ if [ ! -f build-fuzz/build.ninja ]; then
   CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DTINYHOST_BUILD_FUZZERS=ON -DTINYHOST_BUILD_TESTS=OFF
 fi
-cmake --build build-fuzz -j "${JOBS:-$(nproc)}" --target expression_fuzzer flow_fuzzer send_fuzzer
+cmake --build build-fuzz -j "${JOBS:-$(nproc)}" --target expression_fuzzer flow_fuzzer send_fuzzer options_fuzzer
 mkdir -p build-fuzz/artifacts
-for f in expression flow send; do
+for f in expression flow send options; do
   if [ "$SECONDS_EACH" = 0 ]; then
     echo "replaying the $f seed corpus"
     build-fuzz/tests/fuzz/${f}_fuzzer -runs=0 -timeout=10 -artifact_prefix=build-fuzz/artifacts/$f- \
@@ -35,7 +35,7 @@ for f in expression flow send; do
   # The whole output goes to build-fuzz/$f.log; the summary lines are shown,
   # and on a failure the end of the log (the sanitizer report).
   log=build-fuzz/$f.log
-  if build-fuzz/tests/fuzz/${f}_fuzzer -max_total_time="$SECONDS_EACH" -max_len=4096 -timeout=10 \
+  if build-fuzz/tests/fuzz/${f}_fuzzer -max_total_time="$SECONDS_EACH" -max_len=1048576 -timeout=10 \
       -rss_limit_mb=2048 -print_final_stats=1 "${dict[@]}" "${seed[@]}" \
       -artifact_prefix=build-fuzz/artifacts/$f- "$work" tests/fuzz/corpus/$f >"$log" 2>&1; then
     grep -E 'Seed:|INITED|DONE|stat::number_of_executed_units|stat::peak_rss' "$log" || true

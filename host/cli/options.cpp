@@ -5,7 +5,6 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
-#include <regex>
 #include <sstream>
 
 #include "host/base/names.h"
@@ -37,16 +36,58 @@ std::vector<std::string> SplitList(const std::vector<std::string>& items) {
   return out;
 }
 
-size_t ParseSize(const std::string& flag, const std::string& text) {
-  static const std::regex kSize(R"(([0-9]+)\s*(|B|KiB|MiB|GiB|K|M|G))");
-  std::smatch m;
-  if (!std::regex_match(text, m, kSize)) throw UsageError(flag + ": '" + text + "' is not a size (e.g. 4194304, 4MiB)");
-  size_t n = std::stoull(m[1]);
-  std::string unit = m[2];
-  if (unit == "KiB" || unit == "K") n <<= 10;
-  if (unit == "MiB" || unit == "M") n <<= 20;
-  if (unit == "GiB" || unit == "G") n <<= 30;
-  return n;
+// The largest values the run options take: gRPC sizes are ints; more
+// threads or calls than these are a typo, not a plan.
+constexpr size_t kMaxMessageSize = 2147483647;
+constexpr size_t kMaxWorkerThreads = 1024;
+constexpr size_t kMaxInflight = 1000000;
+
+// A flag's value as an error line shows it: cut to 64 bytes.
+std::string Shown(std::string_view text) {
+  if (text.size() <= 64) return std::string(text);
+  return std::string(text.substr(0, 64)) + "... (" + std::to_string(text.size()) + " bytes)";
+}
+
+// A number as written in a size or duration: digits, then (if
+// `fraction`) an optional "." and digits. Stops at the first other
+// character; *end is where. False when there are no leading digits or the
+// value passes `max` (so any number of digits is read in one pass and
+// refused, never overflowed).
+bool ReadNumber(std::string_view text, bool fraction, double max, double* value, size_t* end) {
+  size_t i = 0;
+  double v = 0;
+  while (i < text.size() && text[i] >= '0' && text[i] <= '9') {
+    v = v * 10 + (text[i] - '0');
+    if (v > max) v = max * 2;  // stays "too big" without growing towards inf
+    ++i;
+  }
+  if (i == 0) return false;
+  if (fraction && i < text.size() && text[i] == '.' && i + 1 < text.size() && text[i + 1] >= '0' &&
+      text[i + 1] <= '9') {
+    double scale = 0.1;
+    for (++i; i < text.size() && text[i] >= '0' && text[i] <= '9'; ++i, scale /= 10) v += (text[i] - '0') * scale;
+  }
+  *value = v;
+  *end = i;
+  return true;
+}
+
+size_t ParseSize(const std::string& flag, const std::string& text, size_t max) {
+  auto bad = [&] { return UsageError(flag + ": '" + Shown(text) + "' is not a size (e.g. 4194304, 4MiB)"); };
+  double n = 0;
+  size_t end = 0;
+  if (!ReadNumber(text, false, static_cast<double>(max), &n, &end)) throw bad();
+  while (end < text.size() && (text[end] == ' ' || text[end] == '\t')) ++end;
+  std::string_view unit = std::string_view(text).substr(end);
+  double scale = unit.empty() || unit == "B"      ? 1.0
+                 : unit == "KiB" || unit == "K" ? 1024.0
+                 : unit == "MiB" || unit == "M" ? 1024.0 * 1024
+                 : unit == "GiB" || unit == "G" ? 1024.0 * 1024 * 1024
+                                                : 0;
+  if (scale == 0) throw bad();
+  if (n * scale > static_cast<double>(max))
+    throw UsageError(flag + ": '" + Shown(text) + "' is out of range (at most " + std::to_string(max) + " bytes)");
+  return static_cast<size_t>(n * scale);
 }
 
 void CheckHostPort(const std::string& flag, const std::string& value) {
@@ -185,14 +226,16 @@ std::string DefaultPluginDir() {
 }
 
 std::chrono::milliseconds ParseDuration(const std::string& flag, const std::string& text) {
-  static const std::regex kDuration(R"(([0-9]+(?:\.[0-9]+)?)(ms|s|m|h)?)");
-  std::smatch m;
-  if (!std::regex_match(text, m, kDuration))
-    throw UsageError(flag + ": '" + text + "' is not a duration (e.g. 250ms, 10s, 2m)");
-  double n = std::stod(m[1]);
-  std::string unit = m[2];
-  double ms = unit == "ms" ? n : unit == "m" ? n * 60000 : unit == "h" ? n * 3600000 : n * 1000;
-  return std::chrono::milliseconds(static_cast<long long>(ms));
+  constexpr double kMaxMs = 24.0 * 3600 * 1000;
+  double n = 0;
+  size_t end = 0;
+  bool number = ReadNumber(text, true, kMaxMs, &n, &end);
+  std::string_view unit = number ? std::string_view(text).substr(end) : std::string_view();
+  double scale = unit == "ms" ? 1.0 : unit == "s" || unit.empty() ? 1000.0 : unit == "m" ? 60000.0 : unit == "h" ? 3600000.0 : 0;
+  if (!number || scale == 0)
+    throw UsageError(flag + ": '" + Shown(text) + "' is not a duration (e.g. 250ms, 10s, 2m)");
+  if (n * scale > kMaxMs) throw UsageError(flag + ": '" + Shown(text) + "' is out of range (at most 24h)");
+  return std::chrono::milliseconds(static_cast<long long>(n * scale));
 }
 
 std::map<std::string, std::string> Environment() {
@@ -265,10 +308,14 @@ Options ParseOptions(int argc, const char* const argv[], const std::map<std::str
     o.keepalive_timeout = ParseDuration("--keepalive-timeout", vm["keepalive-timeout"].as<std::string>());
     o.keepalive_min_time = ParseDuration("--keepalive-min-time", vm["keepalive-min-time"].as<std::string>());
     o.reload_interval = ParseDuration("--reload-interval", vm["reload-interval"].as<std::string>());
-    o.max_message_size = ParseSize("--max-message-size", vm["max-message-size"].as<std::string>());
+    o.max_message_size = ParseSize("--max-message-size", vm["max-message-size"].as<std::string>(), kMaxMessageSize);
     if (o.default_deadline.count() <= 0) throw UsageError("--default-deadline must be positive");
-    if (o.worker_threads == 0) throw UsageError("--worker-threads must be at least 1");
-    if (o.max_inflight == 0) throw UsageError("--max-inflight must be at least 1");
+    if (o.worker_threads == 0 || o.worker_threads > kMaxWorkerThreads)
+      throw UsageError("--worker-threads: " + std::to_string(o.worker_threads) + " is out of range (1.." +
+                       std::to_string(kMaxWorkerThreads) + ")");
+    if (o.max_inflight == 0 || o.max_inflight > kMaxInflight)
+      throw UsageError("--max-inflight: " + std::to_string(o.max_inflight) + " is out of range (1.." +
+                       std::to_string(kMaxInflight) + ")");
     static const char* kLevels[] = {"trace", "debug", "info", "warn", "error", "off"};
     if (std::find(std::begin(kLevels), std::end(kLevels), o.log_level) == std::end(kLevels))
       throw UsageError("--log-level: unknown level '" + o.log_level + "' (trace, debug, info, warn, error, off)");
@@ -286,7 +333,7 @@ Options ParseOptions(int argc, const char* const argv[], const std::map<std::str
     if (!SplitAddress(o.to)) throw UsageError("--to: '" + o.to + "' is not NODE.PORT");
     if (vm.count("data")) o.data = ReadDataArg(vm["data"].as<std::string>());
     o.timeout = ParseDuration("--timeout", vm["timeout"].as<std::string>());
-    o.max_message_size = ParseSize("--max-message-size", vm["max-message-size"].as<std::string>());
+    o.max_message_size = ParseSize("--max-message-size", vm["max-message-size"].as<std::string>(), kMaxMessageSize);
     if (vm.count("metadata")) {
       for (const auto& kv : vm["metadata"].as<std::vector<std::string>>()) {
         size_t eq = kv.find('=');

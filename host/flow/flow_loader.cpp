@@ -4,7 +4,9 @@
 
 #include <fstream>
 #include <map>
-#include <regex>
+#include <charconv>
+#include <cmath>
+#include <cstdlib>
 #include <set>
 #include <sstream>
 
@@ -16,48 +18,103 @@ namespace {
 
 using nlohmann::json;
 
-// YAML 1.2 core schema for plain scalars; quoted scalars stay strings.
-json ScalarToJson(const YAML::Node& n) {
-  const std::string& s = n.Scalar();
-  if (n.Tag() == "!") return s;  // quoted
-  static const std::regex kNull("~|null|Null|NULL|");
-  static const std::regex kTrue("true|True|TRUE");
-  static const std::regex kFalse("false|False|FALSE");
-  static const std::regex kInt("[-+]?[0-9]+");
-  static const std::regex kFloat(R"([-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?)");
-  if (std::regex_match(s, kNull)) return nullptr;
-  if (std::regex_match(s, kTrue)) return true;
-  if (std::regex_match(s, kFalse)) return false;
-  if (std::regex_match(s, kInt)) {
-    try {
-      return std::stoll(s);
-    } catch (...) {
-      return std::stod(s);
-    }
-  }
-  if (std::regex_match(s, kFloat)) return std::stod(s);
-  return s;
-}
-
 // A map key as text; non-scalar keys (`{[a]: 1}`) become "?" and are then
 // reported as unknown keys rather than thrown.
 std::string KeyOf(const YAML::Node& key) { return key.IsScalar() ? key.Scalar() : std::string("?"); }
 
-json YamlToJson(const YAML::Node& n) {
+// A value YAML can write but JSON cannot hold, by where it is.
+struct BadValue {
+  std::string path;  // "settings.limits.max", "edges[0].data.x"
+  std::string message;
+};
+
+bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+
+// Skips the digits from i; returns how many there were.
+size_t SkipDigits(std::string_view s, size_t& i) {
+  size_t from = i;
+  while (i < s.size() && IsDigit(s[i])) ++i;
+  return i - from;
+}
+
+// [-+]?[0-9]+ (the core schema's decimal int), read in one pass.
+bool IsInt(std::string_view s) {
+  size_t i = !s.empty() && (s[0] == '-' || s[0] == '+') ? 1 : 0;
+  return SkipDigits(s, i) > 0 && i == s.size();
+}
+
+// [-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?, read in one pass.
+bool IsFloat(std::string_view s) {
+  size_t i = !s.empty() && (s[0] == '-' || s[0] == '+') ? 1 : 0;
+  if (i < s.size() && s[i] == '.') {
+    ++i;
+    if (SkipDigits(s, i) == 0) return false;
+  } else {
+    if (SkipDigits(s, i) == 0) return false;
+    if (i < s.size() && s[i] == '.') {
+      ++i;
+      SkipDigits(s, i);
+    }
+  }
+  if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
+    ++i;
+    if (i < s.size() && (s[i] == '-' || s[i] == '+')) ++i;
+    if (SkipDigits(s, i) == 0) return false;
+  }
+  return i == s.size();
+}
+
+std::string Cut(const std::string& s) {
+  return s.size() <= 40 ? s : s.substr(0, 40) + "... (" + std::to_string(s.size()) + " characters)";
+}
+
+// YAML 1.2 core schema for plain scalars; quoted scalars stay strings. No
+// pattern matcher runs on the text: a scalar of any length is read once.
+// An integer is taken as int64, else uint64, else the nearest double; a
+// number beyond a double's range is reported and becomes null.
+json ScalarToJson(const YAML::Node& n, const std::string& path, std::vector<BadValue>* bad) {
+  const std::string& s = n.Scalar();
+  if (n.Tag() == "!") return s;  // quoted
+  if (s.empty() || s == "~" || s == "null" || s == "Null" || s == "NULL") return nullptr;
+  if (s == "true" || s == "True" || s == "TRUE") return true;
+  if (s == "false" || s == "False" || s == "FALSE") return false;
+  const bool is_int = IsInt(s);
+  if (!is_int && !IsFloat(s)) return s;
+  if (is_int) {
+    const char* begin = s.data() + (s[0] == '+' ? 1 : 0);
+    const char* end = s.data() + s.size();
+    int64_t i = 0;
+    if (auto r = std::from_chars(begin, end, i); r.ec == std::errc() && r.ptr == end) return i;
+    uint64_t u = 0;
+    if (auto r = std::from_chars(begin, end, u); r.ec == std::errc() && r.ptr == end) return u;
+  }
+  double d = std::strtod(s.c_str(), nullptr);
+  if (std::isinf(d)) {
+    bad->push_back({path, "the number " + Cut(s) + " is out of range (at most about 1.8e308)"});
+    return nullptr;
+  }
+  return d;
+}
+
+json YamlToJson(const YAML::Node& n, const std::string& path, std::vector<BadValue>* bad) {
   switch (n.Type()) {
     case YAML::NodeType::Null:
     case YAML::NodeType::Undefined:
       return nullptr;
     case YAML::NodeType::Scalar:
-      return ScalarToJson(n);
+      return ScalarToJson(n, path, bad);
     case YAML::NodeType::Sequence: {
       json a = json::array();
-      for (const auto& item : n) a.push_back(YamlToJson(item));
+      size_t i = 0;
+      for (const auto& item : n) a.push_back(YamlToJson(item, path + "[" + std::to_string(i++) + "]", bad));
       return a;
     }
     case YAML::NodeType::Map: {
       json o = json::object();
-      for (const auto& kv : n) o[KeyOf(kv.first)] = YamlToJson(kv.second);
+      for (const auto& kv : n) {
+        std::string key = KeyOf(kv.first);
+        o[key] = YamlToJson(kv.second, path + "." + key, bad);
+      }
       return o;
     }
   }
@@ -159,7 +216,9 @@ class Validator {
     if (spec.module.empty()) node_error("module", "missing");
     if (spec.component.empty()) node_error("component", "missing");
     if (n["settings"] && !n["settings"].IsNull()) {
-      spec.settings = YamlToJson(n["settings"]);
+      std::vector<BadValue> bad;
+      spec.settings = YamlToJson(n["settings"], "settings", &bad);
+      for (const auto& b : bad) node_error(b.path, b.message);
       if (!spec.settings.is_object()) node_error("settings", "must be a map");
     }
     if (const YAML::Node& edges = n["edges"]; edges && !edges.IsNull()) {
@@ -185,7 +244,9 @@ class Validator {
           if (edge.to.empty()) node_error(field + ".to", "missing");
           if (e["data"]) {
             edge.has_data = true;
-            edge.data = YamlToJson(e["data"]);
+            std::vector<BadValue> bad;
+            edge.data = YamlToJson(e["data"], field + ".data", &bad);
+            for (const auto& b : bad) node_error(b.path, b.message);
             // Any template: usually a map; "{{expr}}" makes the whole
             // message the expression's value (docs/expressions.md).
             try {

@@ -192,6 +192,28 @@ TEST_CASE("sizes: bytes and binary units") {
   }
 }
 
+TEST_CASE("sizes and durations out of range are one error line, whatever their length") {
+  CHECK(ErrorOf({"run", "--flow", "f", "--max-message-size", "4GiB"}) ==
+        "--max-message-size: '4GiB' is out of range (at most 2147483647 bytes)");
+  CHECK(ErrorOf({"run", "--flow", "f", "--max-message-size", "99999999999999999999"}) ==
+        "--max-message-size: '99999999999999999999' is out of range (at most 2147483647 bytes)");
+  CHECK(Parse({"run", "--flow", "f", "--max-message-size", "2147483647"}).run.max_message_size == 2147483647u);
+  CHECK(ErrorOf({"run", "--flow", "f", "--grace-period", "25h"}) == "--grace-period: '25h' is out of range (at most 24h)");
+  CHECK(ParseDuration("--x", "24h") == 24h);
+  // A value of 100k digits (a std::regex once recursed per character here
+  // and overflowed the stack): refused in one pass, shown cut short.
+  std::string digits(100000, '7');
+  std::string shown = digits.substr(0, 64) + "... (100000 bytes)";
+  CHECK(ErrorOf({"run", "--flow", "f", "--max-message-size", digits}) ==
+        "--max-message-size: '" + shown + "' is out of range (at most 2147483647 bytes)");
+  CHECK(ErrorOf({"run", "--flow", "f", "--default-deadline", digits + "ms"}) ==
+        "--default-deadline: '" + digits.substr(0, 64) + "... (100002 bytes)' is out of range (at most 24h)");
+  CHECK(ErrorOf({"run", "--flow", "f", "--grace-period", digits + "x"}) ==
+        "--grace-period: '" + digits.substr(0, 64) + "... (100001 bytes)' is not a duration (e.g. 250ms, 10s, 2m)");
+  std::string long_fraction = "1." + std::string(100000, '5') + "s";
+  CHECK(ParseDuration("--x", long_fraction) == 1555ms);
+}
+
 TEST_CASE("TINYHOST_* variables fill the flags the command line leaves out") {
   Env env{{"TINYHOST_PLUGIN_DIR", "/env/plugins"}, {"TINYHOST_FLOW", "a.yaml,b.yaml"}, {"TINYHOST_GRACE_PERIOD", "3s"},
           {"TINYHOST_LISTEN", "127.0.0.1:9"},      {"TINYHOST_NO_SUCH_OPTION", "x"},  // not an option: ignored
@@ -264,8 +286,10 @@ TEST_CASE("run: each usage error is one line naming the input") {
   CHECK(ErrorOf({"run", "--flow", "f", "--tls-key", "k.pem"}) == "--tls-cert and --tls-key go together");
   CHECK(ErrorOf({"run", "--flow", "f", "--tls-ca", "ca.pem"}) == "--tls-cert and --tls-key go together");
   CHECK(ErrorOf({"run", "--flow", "f", "--default-deadline", "0s"}) == "--default-deadline must be positive");
-  CHECK(ErrorOf({"run", "--flow", "f", "--worker-threads", "0"}) == "--worker-threads must be at least 1");
-  CHECK(ErrorOf({"run", "--flow", "f", "--max-inflight", "0"}) == "--max-inflight must be at least 1");
+  CHECK(ErrorOf({"run", "--flow", "f", "--worker-threads", "0"}) == "--worker-threads: 0 is out of range (1..1024)");
+  CHECK(ErrorOf({"run", "--flow", "f", "--worker-threads", "5000"}) ==
+        "--worker-threads: 5000 is out of range (1..1024)");
+  CHECK(ErrorOf({"run", "--flow", "f", "--max-inflight", "0"}) == "--max-inflight: 0 is out of range (1..1000000)");
   CHECK(ErrorOf({"run", "--flow", "f", "--log-level", "loud"}) ==
         "--log-level: unknown level 'loud' (trace, debug, info, warn, error, off)");
   CHECK(ErrorOf({"run", "--flow", "f", "--log-format", "xml"}) == "--log-format: unknown format 'xml' (text, json)");

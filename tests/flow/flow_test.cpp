@@ -215,3 +215,38 @@ TEST_CASE("non-scalar keys and odd YAML are errors, never exceptions (fuzzer reg
   CHECK(Has(e2, "f.yaml: node 'a': settings.?: unknown setting for common-module/debug (known: none)"));
   CHECK_FALSE(Errors("{? [a, b] : c}\n").empty());
 }
+
+TEST_CASE("numbers of any length: taken when JSON can hold them, else one line naming file, node and key") {
+  auto parse = [](const std::string& settings) {
+    return ParseFlows({{"f.yaml", "nodes:\n  - {name: c, module: common-module, component: ticker, settings: " +
+                                      settings + "}\n"}},
+                      Registry(), [](std::string_view) { return false; });
+  };
+  // Beyond int64: uint64, then the nearest double.
+  auto big = parse("{context: {u: 18446744073709551615, d: 123456789012345678901234567890, f: -1.5e3, z: 1e-400}}");
+  const auto& ctx = big.nodes[0].settings["context"];
+  CHECK(ctx["u"].is_number_unsigned());
+  CHECK(ctx["u"].get<uint64_t>() == 18446744073709551615ull);
+  CHECK(ctx["d"].is_number_float());
+  CHECK(ctx["d"].get<double>() == doctest::Approx(1.2345678901234568e29));
+  CHECK(ctx["f"].get<double>() == -1500.0);
+  CHECK(ctx["z"].get<double>() == 0.0);
+
+  // 100k digits once overflowed the stack of a recursive matcher.
+  std::string digits(100000, '9');
+  auto lines = Errors("nodes:\n  - {name: c, module: common-module, component: ticker, settings: {context: {n: " +
+                      digits + "}}}\n");
+  REQUIRE(lines.size() == 1);
+  CHECK(lines[0] == "f.yaml: node 'c': settings.context.n: the number " + digits.substr(0, 40) +
+                        "... (100000 characters) is out of range (at most about 1.8e308)");
+  CHECK(Has(Errors("nodes:\n  - {name: c, module: common-module, component: ticker, settings: {context: [1, 1e400]}}\n"),
+            "f.yaml: node 'c': settings.context[1]: the number 1e400 is out of range (at most about 1.8e308)"));
+  CHECK(Has(Errors("nodes:\n  - name: a\n    module: common-module\n    component: ticker\n    edges:\n"
+                   "      - {port: out, to: b.in, data: {x: -1e999}}\n"
+                   "  - {name: b, module: common-module, component: transform}\n"),
+            "f.yaml: node 'a': edges[0].data.x: the number -1e999 is out of range (at most about 1.8e308)"));
+  // A long plain string that only starts like a number stays a string.
+  std::string text = digits + "x";
+  auto s = parse("{context: {t: " + text + "}}");
+  CHECK(s.nodes[0].settings["context"]["t"] == text);
+}

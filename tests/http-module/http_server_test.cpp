@@ -567,3 +567,58 @@ TEST_CASE("http_server settings are validated and a busy port is a clear error")
   CHECK_FALSE(r.ok());
   CHECK(r.error.find("cannot listen on 127.0.0.1:" + std::to_string(port)) != std::string::npos);
 }
+
+TEST_CASE("http_server refuses every ambiguous framing with one answer and a close, so nothing is smuggled") {
+  ServerFixture f;
+  f.h.on_emit([](const Emitted& e) -> Result {
+    if (e.port != "request") return {};
+    return answer({{"body", "path " + e.data["path"].get<std::string>()}});
+  });
+  uint16_t port = f.start();
+  // Each body, read as the next request, would be this one.
+  const std::string smuggled = "GET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n";
+  struct Case {
+    const char* name;
+    std::string head;  // request line and fields, without the blank line
+    int status;
+  };
+  const std::vector<Case> cases = {
+      {"last coding not chunked", "POST /a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, identity", 400},
+      {"identity alone", "POST /a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: identity", 400},
+      {"codings over two lines, chunked not last",
+       "POST /a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: identity", 400},
+      {"chunked twice", "POST /a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, chunked", 400},
+      {"Transfer-Encoding and Content-Length",
+       "POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nTransfer-Encoding: chunked", 400},
+      {"Transfer-Encoding in HTTP/1.0", "POST /a HTTP/1.0\r\nHost: x\r\nTransfer-Encoding: chunked", 400},
+      {"an empty Transfer-Encoding", "POST /a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: ,", 400},
+      {"two Content-Length", "POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nContent-Length: 5", 400},
+      {"a Content-Length list", "POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 0, 5", 400},
+      {"a signed Content-Length", "POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: +0", 400},
+      {"whitespace before the colon", "POST /a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding : chunked", 400},
+      {"no Host in HTTP/1.1", "GET /a HTTP/1.1\r\nContent-Length: 0", 400},
+      {"two Host fields", "GET /a HTTP/1.1\r\nHost: x\r\nHost: y", 400},
+      {"a coding this server cannot decode", "POST /a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked", 501},
+  };
+  for (const auto& c : cases) {
+    std::string name = c.name;
+    CAPTURE(name);
+    Client client(port);
+    client.write_raw(c.head + "\r\n\r\n" + smuggled);
+    std::string got = client.read_raw_until_close();
+    CHECK(got.rfind("HTTP/1.", 0) == 0);
+    CHECK(got.find(" " + std::to_string(c.status) + " ") == 8);
+    size_t blank = got.find("\r\n\r\n");
+    CHECK_MESSAGE(got.find("\r\n\r\n", blank + 4) == std::string::npos, got);  // one answer only
+    CHECK(client.peer_closed());  // closed, not timed out
+  }
+  for (const auto& e : f.requests()) CHECK(e.data["path"] != "/smuggled");
+  CHECK(f.requests().empty());
+  // Good framing still works on a kept-alive connection, codings in any case.
+  Client good(port);
+  good.write_raw("POST /c HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: CHUNKED\r\n\r\n3\r\nabc\r\n0\r\n\r\n");
+  Response r = good.read();
+  CHECK(r.result_int() == 200);
+  CHECK(r.body() == "path /c");
+  CHECK(good.request(http::verb::get, "/d").body() == "path /d");
+}

@@ -8,6 +8,8 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
 
+#include "http_framing.h"
+
 namespace http_module {
 namespace {
 
@@ -78,6 +80,14 @@ void Session::on_header(beast::error_code ec) {
   if (ec) return on_read_error(ec);
   const auto& req = parser_->get();
   facts_ = RequestFacts{req.version(), req.keep_alive(), req.method() == http::verb::head};
+  // Before the body is read or the request dispatched: a request whose end
+  // is ambiguous is answered and the connection closed.
+  if (FramingVerdict framing = CheckRequestFraming(req.base(), req.version()); !framing.ok) {
+    facts_.keep_alive = false;
+    if (shared_->log_enabled(TINY_LOG_DEBUG))  // debug, like any malformed request: a peer must not flood the log
+      shared_->log(TINY_LOG_DEBUG, "http request refused remote=" + remote_ + " reason=\"" + framing.reason + "\"");
+    return reject(framing.status, framing.reason + "\n");
+  }
   if (parser_->is_done()) return dispatch_request();
   // The body is within the limit (else the header read failed with
   // body_limit): let a client that waits for "100 Continue" send it.
