@@ -63,7 +63,7 @@ int32_t LogEnabled(const tiny_host_api*, int32_t level) { return spdlog::should_
 uint64_t TimerStart(tiny_node* node, uint64_t delay_ms, tiny_timer_fn fn, void* user) {
   Node* n = Node::From(node);
   if (fn == nullptr) return 0;
-  return n->scheduler->timers().Start(n, std::chrono::milliseconds(delay_ms), fn, user);
+  return n->scheduler->timers().Start(n, TimerDelay(delay_ms), fn, user);
 }
 
 int32_t TimerCancel(tiny_node* node, uint64_t id) {

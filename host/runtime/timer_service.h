@@ -14,6 +14,14 @@
 
 namespace tiny::host {
 
+// The longest delay a timer takes: ten years. A plugin's delay is a
+// uint64_t of milliseconds; one near UINT64_MAX would wrap to a negative
+// duration (and fire at once) or overflow the clock, so it is clamped.
+inline constexpr uint64_t kMaxTimerDelayMs = 10ull * 365 * 24 * 3600 * 1000;
+inline std::chrono::milliseconds TimerDelay(uint64_t delay_ms) {
+  return std::chrono::milliseconds(static_cast<int64_t>(delay_ms < kMaxTimerDelayMs ? delay_ms : kMaxTimerDelayMs));
+}
+
 class TimerService {
  public:
   using Owner = const void*;  // the node a timer belongs to

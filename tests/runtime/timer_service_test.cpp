@@ -84,3 +84,26 @@ TEST_CASE("destroying the service cancels what is pending") {
   REQUIRE(ev.seen.size() == 1);
   CHECK(ev.seen[0].second == TINY_TIMER_CANCELLED);
 }
+
+TEST_CASE("a delay near UINT64_MAX is clamped: it waits, it does not fire at once") {
+  CHECK(TimerDelay(UINT64_MAX) == std::chrono::milliseconds(kMaxTimerDelayMs));
+  CHECK(TimerDelay(250) == 250ms);
+  TimerService timers;
+  Events ev;
+  int owner = 0;
+  Tag forever{&ev, 1}, soon{&ev, 2};
+  REQUIRE(timers.Start(&owner, TimerDelay(UINT64_MAX), &Record, &forever) > 0);
+  REQUIRE(timers.Start(&owner, TimerDelay(UINT64_MAX - 1000), &Record, &forever) > 0);
+  REQUIRE(timers.Start(&owner, 5ms, &Record, &soon) > 0);
+  REQUIRE(ev.WaitFor(1));
+  // Timers fire in deadline order: had either wrapped, it would be first.
+  {
+    std::lock_guard<std::mutex> lock(ev.mu);
+    CHECK(ev.seen.front() == std::pair<int, int32_t>{2, TINY_TIMER_FIRED});
+  }
+  timers.CloseOwner(&owner);  // cancels the two long ones
+  REQUIRE(ev.WaitFor(3));
+  std::lock_guard<std::mutex> lock(ev.mu);
+  CHECK(ev.seen[1] == std::pair<int, int32_t>{1, TINY_TIMER_CANCELLED});
+  CHECK(ev.seen[2] == std::pair<int, int32_t>{1, TINY_TIMER_CANCELLED});
+}
