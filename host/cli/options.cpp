@@ -17,6 +17,26 @@ extern char** environ;
 
 namespace tiny::host {
 namespace po = boost::program_options;
+
+std::string UsageError::OneLine(const std::string& message) {
+  std::string out;
+  out.reserve(message.size());
+  static constexpr char kHex[] = "0123456789abcdef";
+  for (char c : message) {
+    auto u = static_cast<unsigned char>(c);
+    if (c == '\n') {
+      out += "\\n";
+    } else if (u < 0x20 || u == 0x7f) {
+      out += "\\x";
+      out += kHex[u >> 4];
+      out += kHex[u & 15];
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
 namespace {
 
 const char* kUsage =

@@ -12,10 +12,15 @@
 
 namespace tiny::host {
 
-// A usage error: one line for the user; the CLI exits 2.
+// A usage error: one line for the user; the CLI exits 2. Control
+// characters a user typed into a value (a newline in an argument) are
+// shown escaped (\n, \x01), so the line stays one line.
 class UsageError : public std::runtime_error {
  public:
-  using std::runtime_error::runtime_error;
+  explicit UsageError(const std::string& message) : std::runtime_error(OneLine(message)) {}
+
+ private:
+  static std::string OneLine(const std::string& message);
 };
 
 struct RunOptions {

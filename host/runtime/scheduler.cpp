@@ -102,65 +102,99 @@ Scheduler::~Scheduler() {
 
 void Scheduler::Emit(Node& from, const tiny_call* cause, std::string_view port, std::string_view data,
                      tiny_emit_done_fn done, void* user) {
-  auto table = from.edges();
-  const std::vector<Route>* routes = table->Find(port);
-  if (routes == nullptr || routes->empty()) {
-    if (!from.type->HasOutput(port))
-      Answer(done, user, TINY_STATUS_NOT_FOUND,
-             "node '" + from.name + "' has no output port '" + std::string(port) + "'");
-    else
-      Answer(done, user, TINY_STATUS_OK, {});
-    return;
+  // `done` runs exactly once on every path, exceptions included: until a
+  // call owns it (handed), a throw answers INTERNAL here; after, each call
+  // is completed by whoever holds it.
+  bool handed = false;
+  try {
+    auto table = from.edges();
+    const std::vector<Route>* routes = table->Find(port);
+    if (routes == nullptr || routes->empty()) {
+      handed = true;
+      if (!from.type->HasOutput(port))
+        Answer(done, user, TINY_STATUS_NOT_FOUND,
+               "node '" + from.name + "' has no output port '" + std::string(port) + "'");
+      else
+        Answer(done, user, TINY_STATUS_OK, {});
+      return;
+    }
+    CallContext ctx;
+    if (cause) {
+      ctx = cause->context.NextHop();
+    } else {
+      ctx.deadline = Clock::now() + options_.default_deadline;
+    }
+    if (ctx.hop >= kHopLimit) {
+      std::string why = "hop limit " + std::to_string(kHopLimit) + " exceeded at " + from.name + "." +
+                        std::string(port) + ": the flow has a cycle";
+      handed = true;
+      Answer(done, user, TINY_STATUS_FAILED_PRECONDITION, why);
+      return;
+    }
+    if (!cause) {
+      // A root emit (an HTTP request, a tick): no gRPC call counts it, so the
+      // drain counts these (see root_emits()).
+      auto* root = new RootDone{this, done, user};
+      root_emits_.fetch_add(1, std::memory_order_relaxed);
+      done = &RootDone::Finish;
+      user = root;
+    }
+    if (routes->size() == 1) {
+      auto* call = new CallbackCall(ctx, done, user);
+      handed = true;
+      DeliverRoute(routes->front(), data, call);
+      return;
+    }
+    auto* fan = new FanOut(routes->size(), done, user);
+    handed = true;
+    for (size_t i = 0; i < routes->size(); ++i) {
+      tiny_call* call = nullptr;
+      try {
+        call = new CallbackCall(ctx, &FanOut::OnResult, fan->slot(i));
+      } catch (...) {
+        // The slots left get an answer each, so the fan-out finishes.
+        static constexpr std::string_view kOom = "out of memory fanning out an emit";
+        tiny_result r{TINY_STATUS_RESOURCE_EXHAUSTED, {}, AsBytes(kOom)};
+        for (size_t j = i; j < routes->size(); ++j) FanOut::OnResult(fan->slot(j), &r);
+        return;
+      }
+      DeliverRoute((*routes)[i], data, call);
+    }
+  } catch (const std::exception& e) {
+    if (handed) throw;  // cannot happen: DeliverRoute completes its call itself
+    Answer(done, user, TINY_STATUS_INTERNAL, e.what());
   }
-  CallContext ctx;
-  if (cause) {
-    ctx = cause->context.NextHop();
-  } else {
-    ctx.deadline = Clock::now() + options_.default_deadline;
-  }
-  if (ctx.hop >= kHopLimit) {
-    Answer(done, user, TINY_STATUS_FAILED_PRECONDITION,
-           "hop limit " + std::to_string(kHopLimit) + " exceeded at " + from.name + "." + std::string(port) +
-               ": the flow has a cycle");
-    return;
-  }
-  if (!cause) {
-    // A root emit (an HTTP request, a tick): no gRPC call counts it, so the
-    // drain counts these (see root_emits()).
-    auto* root = new RootDone{this, done, user};
-    root_emits_.fetch_add(1, std::memory_order_relaxed);
-    done = &RootDone::Finish;
-    user = root;
-  }
-  if (routes->size() == 1) {
-    DeliverRoute(routes->front(), data, new CallbackCall(ctx, done, user));
-    return;
-  }
-  auto* fan = new FanOut(routes->size(), done, user);
-  for (size_t i = 0; i < routes->size(); ++i)
-    DeliverRoute((*routes)[i], data, new CallbackCall(ctx, &FanOut::OnResult, fan->slot(i)));
 }
 
 void Scheduler::DeliverRoute(const Route& route, std::string_view data, tiny_call* call) {
-  std::string mapped;
-  if (route.mapping) {
-    auto input = data.empty() ? nlohmann::json() : nlohmann::json::parse(data, nullptr, false);
-    if (input.is_discarded()) {
-      FailCall(call, TINY_STATUS_INTERNAL, route.from + " emitted data that is not JSON");
-      return;
+  // Completes `call` on every path: a throw (a mapping that grows a string
+  // past memory, bad_alloc copying data for a pool) before the call is
+  // passed on answers it INTERNAL; a later answer is then ignored.
+  try {
+    std::string mapped;
+    if (route.mapping) {
+      auto input = data.empty() ? nlohmann::json() : nlohmann::json::parse(data, nullptr, false);
+      if (input.is_discarded()) {
+        FailCall(call, TINY_STATUS_INTERNAL, route.from + " emitted data that is not JSON");
+        return;
+      }
+      std::vector<std::string> errors;
+      nlohmann::json out = route.mapping->Apply(input, &errors);
+      for (const auto& e : errors) spdlog::warn("mapping error edge={} error={}", route.label, e);
+      mapped = out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+      data = mapped;
     }
-    std::vector<std::string> errors;
-    nlohmann::json out = route.mapping->Apply(input, &errors);
-    for (const auto& e : errors) spdlog::warn("mapping error edge={} error={}", route.label, e);
-    mapped = out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-    data = mapped;
-  }
-  if (route.local) {
-    Invoke(route.local, route.target_port, data, call);
-  } else if (remote_) {
-    remote_->Send(route.remote_module, route.to, route.from, data, call->context.hop, call);
-  } else {
-    FailCall(call, TINY_STATUS_UNAVAILABLE, "module not discovered: " + route.remote_module);
+    if (route.local) {
+      Invoke(route.local, route.target_port, data, call);
+    } else if (remote_) {
+      remote_->Send(route.remote_module, route.to, route.from, data, call->context.hop, call);
+    } else {
+      FailCall(call, TINY_STATUS_UNAVAILABLE, "module not discovered: " + route.remote_module);
+    }
+  } catch (const std::exception& e) {
+    spdlog::error("delivery failed edge={} error={}", route.label, e.what());
+    static constexpr std::string_view kFailed = "delivery failed on the host (see its log)";
+    FailCall(call, TINY_STATUS_INTERNAL, kFailed);
   }
 }
 

@@ -352,3 +352,9 @@ TEST_CASE("the command word: help, version, missing, unknown") {
   CHECK(ErrorOf({}) == "missing command (run, send, inspect)");
   CHECK(ErrorOf({"frobnicate"}) == "unknown command 'frobnicate' (run, send, inspect)");
 }
+
+TEST_CASE("a control character in an argument is shown escaped, so the error stays one line (fuzzer find)") {
+  CHECK(ErrorOf({"send\n\x01run"}).find("send\\n\\x01run") != std::string::npos);
+  CHECK(ErrorOf({"run", "--flow", "f", "--grace-period", "1\rs"}) ==
+        "--grace-period: '1\\x0ds' is not a duration (e.g. 250ms, 10s, 2m)");
+}
