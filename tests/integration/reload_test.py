@@ -5,7 +5,7 @@ import json
 import os
 import unittest
 
-from harness import Client, Host, wait_until, write_flow
+from harness import Client, start_host, wait_until, write_flow
 
 V1 = """
 nodes:
@@ -45,8 +45,7 @@ nodes:
 class ReloadTest(unittest.TestCase):
     def setUp(self):
         self.flow = write_flow(V1)
-        self.host = Host(self.flow, plugins=["test-module"], args=["--reload-interval", "50ms"]).start()
-        self.addCleanup(self.host.kill)
+        self.host = start_host(self, self.flow, plugins=["test-module"], args=["--reload-interval", "50ms"])
         self.client = Client(self.host.address)
         self.addCleanup(self.client.close)
 
