@@ -16,6 +16,7 @@
 #include "host/runtime/host_api.h"
 #include "host/loader/module_registry.h"
 #include "host/loader/plugin_set.h"
+#include "support/temp_dir.h"
 
 #ifndef FIXTURE_DIR
 #error "FIXTURE_DIR must name the directory the fixture plugins are built into"
@@ -30,6 +31,7 @@ using tiny::host::LoadPluginSet;
 using tiny::host::ModuleRegistry;
 using tiny::host::Plugin;
 using tiny::host::PluginLoadError;
+using tiny::test::TempDir;
 
 std::string Fixture(const std::string& case_dir, const std::string& name) {
   return std::string(FIXTURE_DIR) + "/" + case_dir + "/" + name + ".so";
@@ -85,27 +87,6 @@ struct CallRef {
 };
 
 tiny_bytes Bytes(const std::string& s) { return {reinterpret_cast<const uint8_t*>(s.data()), s.size()}; }
-
-// A fresh directory, removed at scope exit.
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    static int counter = 0;
-    path = fs::temp_directory_path() /
-           ("tiny-loader-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  std::string Add(const std::string& fixture_path) const {
-    fs::path to = path / fs::path(fixture_path).filename();
-    fs::copy_file(fixture_path, to);
-    return to.string();
-  }
-};
 
 }  // namespace
 
@@ -267,9 +248,9 @@ TEST_CASE("ListPluginFiles lists the .so files of a directory, sorted") {
 
 TEST_CASE("LoadPluginSet: a failing plugin is fatal when selected, skipped when not") {
   TempDir dir;
-  const std::string good = dir.Add(Fixture("no_op"));
-  const std::string bad = dir.Add(Fixture("init_fails"));
-  const std::string d = dir.path.string();
+  const std::string good = dir.Copy(Fixture("no_op"));
+  const std::string bad = dir.Copy(Fixture("init_fails"));
+  const std::string d = dir.path().string();
 
   SUBCASE("no --plugin selects everything, so the failure is fatal") {
     ModuleRegistry registry;
