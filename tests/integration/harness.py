@@ -46,7 +46,7 @@ RUN_TIMEOUT = 60  # seconds for a CLI run to complete (killed and reaped past it
 SERVE_TIMEOUT = 60  # seconds for a host to log "serving address=" on a loaded machine
 WAIT_TIMEOUT = 30  # seconds a wait for an output line gives up after (it ends early if the host exited)
 
-SERVING = re.compile(r"serving address=(\S+)")
+SERVING = re.compile(r'serving address=([^\s"]+)')  # a text or a JSON log line
 
 
 def clean_env(**extra):
