@@ -376,13 +376,14 @@ class BlockedWorkersTest(unittest.TestCase):
 
     def test_every_worker_blocked(self):
         host = start_host(self, write_flow(FLOW), plugins=["test-module"],
-                          args=["--worker-threads", "2", "--grace-period", "1s"])
+                          args=["--worker-threads", "2", "--grace-period", "1s", "--log-level", "debug"])
         client = Client(host.address)
         self.addCleanup(client.close)
         # Two calls occupy both workers for 9 s (less than the 10 s the host
         # gives running handlers at shutdown); more queue behind them, and
-        # behind those a blocking call with a long deadline.
+        # once all have arrived, a blocking call with a long deadline.
         hogs = [send_async(client, "slow.in", json.dumps({"ms": 9000}), timeout=1.0) for _ in range(6)]
+        self.assertTrue(host.wait_count("received message via gRPC to=slow.in", 6), host.output())
         queued = send_async(client, "slow.in", '{"ms":0}', timeout=60)
         for i in range(50):
             self.assertEqual(client.send("relay.in", str(i), timeout=30), ("OK", str(i).encode(), ""))
