@@ -410,6 +410,7 @@ class CancelledQueueTest(unittest.TestCase):
         client = Client(host.address)
         self.addCleanup(client.close)
         busy = send_async(client, "slow.in", json.dumps({"ms": 3000}), timeout=60)
+        self.assertTrue(host.wait_count("received message via gRPC to=slow.in", 1), host.output())  # busy first
         queued = [send_async(client, "slow.in", json.dumps({"ms": 10000}), timeout=120) for _ in range(20)]
         self.assertTrue(host.wait_count("received message via gRPC to=slow.in", 21), host.output())
         for f in queued:
