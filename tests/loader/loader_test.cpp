@@ -8,6 +8,8 @@
 
 #include <filesystem>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -16,6 +18,7 @@
 #include "host/runtime/host_api.h"
 #include "host/loader/module_registry.h"
 #include "host/loader/plugin_set.h"
+#include "support/host_test_support.h"
 #include "support/temp_dir.h"
 
 #ifndef FIXTURE_DIR
@@ -31,6 +34,8 @@ using tiny::host::LoadPluginSet;
 using tiny::host::ModuleRegistry;
 using tiny::host::Plugin;
 using tiny::host::PluginLoadError;
+using tiny::test::Answer;
+using tiny::test::RecordingCall;
 using tiny::test::TempDir;
 
 std::string Fixture(const std::string& case_dir, const std::string& name) {
@@ -58,26 +63,15 @@ PluginLoadError ExpectLoadError(const std::string& path) {
   throw std::logic_error("unreachable");
 }
 
-// A call the test answers itself: records what the component completed it with.
-struct RecordingCall final : tiny_call {
-  RecordingCall() : tiny_call(tiny::host::CallContext{}) {}
-  bool answered = false;
-  int32_t status = -1;
-  std::string data, error;
-
- protected:
-  void OnComplete(const tiny_result& r) override {
-    answered = true;
-    status = r.status;
-    data.assign(reinterpret_cast<const char*>(r.data.ptr), r.data.len);
-    error.assign(reinterpret_cast<const char*>(r.error.ptr), r.error.len);
-  }
-};
-
 // Holds one reference to a RecordingCall (the component holds the answer's).
 struct CallRef {
   RecordingCall* call = new RecordingCall();
   CallRef() { call->Ref(); }
+  // What the component completed the call with so far (it answers on the test's thread).
+  std::optional<Answer> answer() const {
+    std::lock_guard<std::mutex> lock(call->state->mu);
+    return call->state->answer;
+  }
   ~CallRef() {
     if (!call->completed()) tiny::host::FailCall(call, TINY_STATUS_CANCELLED, "test over");
     call->Unref();
@@ -125,10 +119,11 @@ TEST_CASE("the good fixture loads: module, version, components and ports parsed"
       CAPTURE(port);
       CallRef ref;
       noop.desc->handle(instance, ref.call, port, Bytes(R"({"x":1})"));
-      CHECK(ref.call->answered);
-      CHECK(ref.call->status == TINY_STATUS_OK);
-      CHECK(ref.call->data.empty());
-      CHECK(ref.call->error.empty());
+      auto answer = ref.answer();
+      REQUIRE(answer.has_value());
+      CHECK(answer->status == TINY_STATUS_OK);
+      CHECK(answer->data.empty());
+      CHECK(answer->error.empty());
     }
     noop.desc->destroy(instance);
   }
@@ -220,14 +215,15 @@ TEST_CASE("the throwing fixture loads, and its exception really escapes handle")
   {
     CallRef settings;
     thrower->desc->handle(instance, settings.call, "_settings", Bytes("{}"));
-    CHECK(settings.call->answered);
-    CHECK(settings.call->status == TINY_STATUS_OK);
+    auto answer = settings.answer();
+    REQUIRE(answer.has_value());
+    CHECK(answer->status == TINY_STATUS_OK);
   }
   {
     CallRef call;
     CHECK_THROWS_WITH_AS(thrower->desc->handle(instance, call.call, "in", Bytes("{}")), "thrower always throws",
                          std::runtime_error);
-    CHECK_FALSE(call.call->answered);  // left open: the host must answer it
+    CHECK_FALSE(call.answer().has_value());  // left open: the host must answer it
   }
   thrower->desc->destroy(instance);
   plugin->Deinit();
