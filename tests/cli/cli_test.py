@@ -1,65 +1,38 @@
-#!/usr/bin/python3
 """End-to-end tests of the real `tinyhost` binary: usage errors, inspect,
 plugin load failures of `run`, and a plugin that throws across the ABI.
 
-    cli_test.py --tinyhost BIN --plugin-dir DIR --fixture-dir DIR
-                [--expect-version X.Y.Z] [unittest args...]
-
---plugin-dir is the build's plugin dir (holding common-module.so);
---fixture-dir the one tests/loader/fixtures builds into (one sub-dir per case).
+Run by ctest through tests/integration/harness.py (on PYTHONPATH), which
+runs the binary; the environment says where things are: harness's
+variables, plus TINY_FIXTURE_DIR (the dir tests/loader/fixtures builds
+into, one sub-dir per case) and TINY_EXPECT_VERSION (the project version
+--version must print; unchecked when empty).
 
 Host policy under test: `run` loads every .so in --plugin-dir. A plugin
 that fails to load is fatal (exit 2, one error line naming the file and
 the reason) when it is selected, and with no --plugin everything is
 selected; a plugin not selected by --plugin that fails is skipped with a
 warning. A --plugin naming nothing is fatal too.
-
-Every child process runs with a timeout and is killed and reaped in a
-finally block; waits poll the output against a deadline (no fixed sleeps).
 """
 
-import argparse
 import json
 import os
 import re
 import shutil
-import signal
-import subprocess
-import sys
 import tempfile
-import threading
-import time
 import unittest
 
-CONFIG = None  # argparse.Namespace, set in main()
+from harness import PLUGIN_DIR, start_host, tinyhost, write_flow
 
-RUN_TIMEOUT = 30  # seconds; a `run` expected to fail must exit well before
-SERVE_TIMEOUT = 60  # seconds to see "serving address=" on a loaded machine
-
-
-def clean_env():
-    """The environment without TINYHOST_* variables, which the CLI reads."""
-    return {k: v for k, v in os.environ.items() if not k.startswith("TINYHOST_")}
-
-
-def tinyhost(*args, timeout=RUN_TIMEOUT):
-    """Runs tinyhost to completion (killed and reaped on timeout)."""
-    return subprocess.run(
-        [CONFIG.tinyhost, *args],
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env=clean_env(),
-    )
+FIXTURE_DIR = os.environ["TINY_FIXTURE_DIR"]
+EXPECT_VERSION = os.environ.get("TINY_EXPECT_VERSION", "")
 
 
 def fixture(case, name=None):
-    return os.path.join(CONFIG.fixture_dir, case, (name or case) + ".so")
+    return os.path.join(FIXTURE_DIR, case, (name or case) + ".so")
 
 
 def fixture_dir(case):
-    return os.path.join(CONFIG.fixture_dir, case)
+    return os.path.join(FIXTURE_DIR, case)
 
 
 def host_abi():
@@ -69,92 +42,6 @@ def host_abi():
     if not m:
         raise AssertionError("no ABI in --version output: %r" % out)
     return int(m.group(1)), int(m.group(2))
-
-
-def write_flow(directory, nodes):
-    """Writes a flow file of `nodes` [(name, module, component)] and returns its path."""
-    lines = ["nodes:"]
-    for name, module, component in nodes:
-        lines += ["  - name: %s" % name, "    module: %s" % module, "    component: %s" % component]
-    path = os.path.join(directory, "flow.yaml")
-    with open(path, "w") as f:
-        f.write("\n".join(lines) + "\n")
-    return path
-
-
-class Host:
-    """A `tinyhost run` child whose stdout/stderr lines are collected by
-    reader threads, so waits can poll them against a deadline."""
-
-    def __init__(self, args):
-        self.lines = {"stdout": [], "stderr": []}
-        self.cond = threading.Condition()
-        self.proc = subprocess.Popen(
-            [CONFIG.tinyhost, "run", *args],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=clean_env(),
-        )
-        self.readers = [
-            threading.Thread(target=self._read, args=(self.proc.stdout, "stdout"), daemon=True),
-            threading.Thread(target=self._read, args=(self.proc.stderr, "stderr"), daemon=True),
-        ]
-        for t in self.readers:
-            t.start()
-
-    def _read(self, stream, name):
-        for line in stream:
-            with self.cond:
-                self.lines[name].append(line.rstrip("\n"))
-                self.cond.notify_all()
-        with self.cond:
-            self.cond.notify_all()
-
-    def output(self):
-        with self.cond:
-            return "\n".join(self.lines["stdout"] + ["--- stderr ---"] + self.lines["stderr"])
-
-    def wait_for(self, pattern, timeout=SERVE_TIMEOUT, stream="stdout"):
-        """Returns the first match of `pattern` in a line of `stream`; fails
-        when the deadline passes or the process exits first."""
-        regex = re.compile(pattern)
-        deadline = time.monotonic() + timeout
-        with self.cond:
-            while True:
-                for line in self.lines[stream]:
-                    m = regex.search(line)
-                    if m:
-                        return m
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise AssertionError("no line matching /%s/ within %ss:\n%s" % (pattern, timeout, self._text()))
-                if self.proc.poll() is not None and not any(t.is_alive() for t in self.readers):
-                    raise AssertionError(
-                        "tinyhost exited (%s) before /%s/:\n%s" % (self.proc.returncode, pattern, self._text())
-                    )
-                self.cond.wait(timeout=min(left, 0.5))
-
-    def _text(self):
-        return "\n".join(self.lines["stdout"] + ["--- stderr ---"] + self.lines["stderr"])
-
-    def terminate(self, timeout=30):
-        """SIGTERM, then the exit code (bounded wait)."""
-        self.proc.send_signal(signal.SIGTERM)
-        return self.proc.wait(timeout=timeout)
-
-    def close(self):
-        """Kills the process if it still runs and reaps it and the readers."""
-        if self.proc.poll() is None:
-            self.proc.kill()
-        try:
-            self.proc.wait(timeout=30)
-        finally:
-            for t in self.readers:
-                t.join(timeout=10)
-            self.proc.stdout.close()
-            self.proc.stderr.close()
 
 
 class CliTestCase(unittest.TestCase):
@@ -184,10 +71,10 @@ class VersionAndHelpTest(CliTestCase):
         self.assertEqual(r.stderr, "")
         m = re.fullmatch(r"tinyhost (\d+\.\d+\.\d+) \(plugin ABI (\d+)\.(\d+)\)\n", r.stdout)
         self.assertIsNotNone(m, r.stdout)
-        if CONFIG.expect_version:
-            self.assertEqual(m.group(1), CONFIG.expect_version)
+        if EXPECT_VERSION:
+            self.assertEqual(m.group(1), EXPECT_VERSION)
         # The ABI the host prints is the one a plugin built here declares.
-        info = json.loads(tinyhost("inspect", os.path.join(CONFIG.plugin_dir, "common-module.so")).stdout)
+        info = json.loads(tinyhost("inspect", os.path.join(PLUGIN_DIR, "common-module.so")).stdout)
         self.assertEqual(info["abi"], "%s.%s" % (m.group(2), m.group(3)))
 
     def test_help(self):
@@ -205,7 +92,7 @@ class UsageErrorTest(CliTestCase):
 
     def setUp(self):
         super().setUp()
-        self.flow = write_flow(self.tmp, [("noop", "no-op-module", "noop")])
+        self.flow = write_flow([("noop", "no-op-module", "noop")], self.tmp)
         self.dir = fixture_dir("no_op")
 
     def test_no_command(self):
@@ -259,7 +146,7 @@ class FlowListTest(CliTestCase):
         for i in range(3):
             sub = os.path.join(self.tmp, "f%d" % i)
             os.makedirs(sub)
-            flows.append(write_flow(sub, [("noop-%d" % i, "no-op-module", "noop")]))
+            flows.append(write_flow([("noop-%d" % i, "no-op-module", "noop")], sub))
         forms = [
             ["--flow", *flows],
             ["--flow", flows[0], "--flow", flows[1], "--flow", flows[2]],
@@ -290,7 +177,7 @@ class InspectTest(CliTestCase):
         self.assertIn("period", components["ticker"]["settings"])
 
     def test_inspect_file(self):
-        path = os.path.join(CONFIG.plugin_dir, "common-module.so")
+        path = os.path.join(PLUGIN_DIR, "common-module.so")
         r = tinyhost("inspect", path)
         self.assertEqual(r.returncode, 0, r.stderr)
         info = json.loads(r.stdout)
@@ -298,7 +185,7 @@ class InspectTest(CliTestCase):
         self.assertEqual(info["file"], path)
 
     def test_inspect_module_name(self):
-        r = tinyhost("inspect", "common-module", "--plugin-dir", CONFIG.plugin_dir)
+        r = tinyhost("inspect", "common-module", "--plugin-dir", PLUGIN_DIR)
         self.assertEqual(r.returncode, 0, r.stderr)
         info = json.loads(r.stdout)
         self.check_common_module(info)
@@ -313,7 +200,7 @@ class InspectTest(CliTestCase):
         self.assertEqual(info["components"][0]["settings"], {"verbose": False})
 
     def test_inspect_unknown_module(self):
-        r = tinyhost("inspect", "nosuch", "--plugin-dir", CONFIG.plugin_dir)
+        r = tinyhost("inspect", "nosuch", "--plugin-dir", PLUGIN_DIR)
         self.assert_one_error_line(r, "nosuch", "no such module")
 
     def test_inspect_broken_plugin(self):
@@ -327,7 +214,7 @@ class RunLoadFailureTest(CliTestCase):
 
     def setUp(self):
         super().setUp()
-        self.flow = write_flow(self.tmp, [("noop", "no-op-module", "noop")])
+        self.flow = write_flow([("noop", "no-op-module", "noop")], self.tmp)
 
     def run_host(self, plugin_dir, *extra):
         return tinyhost("run", "--plugin-dir", plugin_dir, "--flow", self.flow, "--listen", "127.0.0.1:0", *extra)
@@ -380,10 +267,10 @@ class RunLoadFailureTest(CliTestCase):
         self.assert_one_error_line(self.run_host(plugins, "--check"), bad, "init failed")
 
     def test_unknown_plugin_selection_is_fatal(self):
-        flow = write_flow(self.tmp, [("t", "common-module", "transform")])
-        r = tinyhost("run", "--plugin-dir", CONFIG.plugin_dir, "--plugin", "nosuch", "--flow", flow,
+        flow = write_flow([("t", "common-module", "transform")], self.tmp)
+        r = tinyhost("run", "--plugin-dir", PLUGIN_DIR, "--plugin", "nosuch", "--flow", flow,
                      "--listen", "127.0.0.1:0")
-        self.assert_one_error_line(r, "nosuch", "no such plugin or module in " + CONFIG.plugin_dir)
+        self.assert_one_error_line(r, "nosuch", "no such plugin or module in " + PLUGIN_DIR)
 
     def test_missing_plugin_dir_is_fatal(self):
         missing = os.path.join(self.tmp, "no-such-dir")
@@ -399,34 +286,31 @@ class ThrowingComponentTest(CliTestCase):
         os.mkdir(plugins)
         shutil.copy(fixture("throws"), plugins)
         shutil.copy(fixture("no_op"), plugins)
-        flow = write_flow(self.tmp, [("boom", "throws-module", "thrower"), ("quiet", "no-op-module", "noop")])
+        flow = write_flow([("boom", "throws-module", "thrower"), ("quiet", "no-op-module", "noop")], self.tmp)
 
-        host = Host(["--plugin-dir", plugins, "--flow", flow, "--listen", "127.0.0.1:0", "--grace-period", "5s"])
-        try:
-            address = host.wait_for(r"serving address=(\S+:\d+)").group(1)
-            self.assertNotRegex(address, r":0$")
+        host = start_host(self, flow, plugin_dir=plugins, args=["--grace-period", "5s"])
+        self.assertIsNotNone(host.port, host.output())
+        self.assertNotEqual(host.port, 0, host.output())
 
-            def send(to):
-                return tinyhost("send", "--address", address, "--to", to, "--data", "{}", "--timeout", "20s")
+        def send(to):
+            return tinyhost("send", "--address", host.address, "--to", to, "--data", "{}", "--timeout", "20s")
 
-            for attempt in (1, 2):
-                with self.subTest(attempt=attempt):
-                    r = send("boom.in")
-                    self.assertEqual(r.returncode, 1, "stdout %r stderr %r" % (r.stdout, r.stderr))
-                    self.assertTrue(r.stderr.startswith("INTERNAL"), r.stderr)
-                    self.assertIn("thrower always throws", r.stderr)
-                    self.assertEqual(r.stdout, "")
-                    self.assertIsNone(host.proc.poll(), "the host died:\n" + host.output())
-                    # The healthy node on the same host still answers (empty).
-                    ok = send("quiet.in")
-                    self.assertEqual(ok.returncode, 0, ok.stderr)
-                    self.assertEqual(ok.stdout, "\n")
-            host.wait_for(r"plugin threw across the ABI node=boom module=throws-module")
+        for attempt in (1, 2):
+            with self.subTest(attempt=attempt):
+                r = send("boom.in")
+                self.assertEqual(r.returncode, 1, "stdout %r stderr %r" % (r.stdout, r.stderr))
+                self.assertTrue(r.stderr.startswith("INTERNAL"), r.stderr)
+                self.assertIn("thrower always throws", r.stderr)
+                self.assertEqual(r.stdout, "")
+                self.assertTrue(host.running(), "the host died:\n" + host.output())
+                # The healthy node on the same host still answers (empty).
+                ok = send("quiet.in")
+                self.assertEqual(ok.returncode, 0, ok.stderr)
+                self.assertEqual(ok.stdout, "\n")
+        self.assertTrue(host.wait_for(r"plugin threw across the ABI node=boom module=throws-module"), host.output())
 
-            self.assertEqual(host.terminate(), 0, host.output())
-            host.wait_for(r"\bstopped\b")
-        finally:
-            host.close()
+        self.assertEqual(host.stop(), 0, host.output())
+        self.assertTrue(host.wait_for(r"\bstopped\b"), host.output())
 
 
 class Abi10PluginTest(CliTestCase):
@@ -438,38 +322,18 @@ class Abi10PluginTest(CliTestCase):
         plugins = os.path.join(self.tmp, "plugins")
         os.mkdir(plugins)
         shutil.copy(fixture("abi_1_0"), plugins)
-        shutil.copy(os.path.join(CONFIG.plugin_dir, "common-module.so"), plugins)
-        flow = os.path.join(self.tmp, "flow.yaml")
-        with open(flow, "w") as f:
-            f.write("nodes:\n"
-                    "  - name: old\n    module: abi-1-0-module\n    component: relay\n"
-                    "    edges:\n      - port: out\n        to: shown.in\n"
-                    "  - name: shown\n    module: common-module\n    component: debug\n")
-        host = Host(["--plugin-dir", plugins, "--flow", flow, "--listen", "127.0.0.1:0", "--grace-period", "5s"])
-        try:
-            address = host.wait_for(r"serving address=(\S+:\d+)").group(1)
-            r = tinyhost("send", "--address", address, "--to", "old.in", "--data", '{"from":"abi 1.0"}',
-                         "--timeout", "20s")
-            self.assertEqual(r.returncode, 0, "stdout %r stderr %r\n%s" % (r.stdout, r.stderr, host.output()))
-            self.assertEqual(json.loads(r.stdout), {"from": "abi 1.0"})
-            self.assertEqual(host.terminate(), 0, host.output())
-        finally:
-            host.close()
-
-
-def main():
-    global CONFIG
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--tinyhost", required=True)
-    parser.add_argument("--plugin-dir", required=True)
-    parser.add_argument("--fixture-dir", required=True)
-    parser.add_argument("--expect-version", default="")
-    CONFIG, rest = parser.parse_known_args()
-    for path in (CONFIG.tinyhost, CONFIG.plugin_dir, CONFIG.fixture_dir):
-        if not os.path.exists(path):
-            sys.exit("cli_test.py: %s does not exist (build everything first)" % path)
-    unittest.main(argv=[sys.argv[0], *rest], verbosity=2)
+        shutil.copy(os.path.join(PLUGIN_DIR, "common-module.so"), plugins)
+        flow = write_flow("nodes:\n"
+                          "  - name: old\n    module: abi-1-0-module\n    component: relay\n"
+                          "    edges:\n      - port: out\n        to: shown.in\n"
+                          "  - name: shown\n    module: common-module\n    component: debug\n", self.tmp)
+        host = start_host(self, flow, plugin_dir=plugins, args=["--grace-period", "5s"])
+        r = tinyhost("send", "--address", host.address, "--to", "old.in", "--data", '{"from":"abi 1.0"}',
+                     "--timeout", "20s")
+        self.assertEqual(r.returncode, 0, "stdout %r stderr %r\n%s" % (r.stdout, r.stderr, host.output()))
+        self.assertEqual(json.loads(r.stdout), {"from": "abi 1.0"})
+        self.assertEqual(host.stop(), 0, host.output())
 
 
 if __name__ == "__main__":
-    main()
+    unittest.main()

@@ -20,7 +20,7 @@ using tiny::host::Options;
 using tiny::host::ParseDuration;
 using tiny::host::ParseOptions;
 using tiny::host::UsageError;
-using tiny::host::testing::TempDir;
+using tiny::test::TempDir;
 using Env = std::map<std::string, std::string>;
 
 Options Parse(std::initializer_list<std::string> args, const Env& env = {}) {

@@ -1,6 +1,6 @@
 #include "test_support.h"
 
-using namespace cm_test;
+using namespace tiny::test;
 
 TEST_CASE("array_get: emits the item at index; negative counts from the end") {
   Harness h(tiny_plugin_entry, "array_get");

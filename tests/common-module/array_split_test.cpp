@@ -3,7 +3,7 @@
 
 #include "test_support.h"
 
-using namespace cm_test;
+using namespace tiny::test;
 
 TEST_CASE("array_split: one message per item, in order, with context, index and total") {
   Harness h(tiny_plugin_entry, "array_split");

@@ -2,7 +2,7 @@
 
 #include "test_support.h"
 
-using namespace cm_test;
+using namespace tiny::test;
 
 TEST_CASE("async: answers at once while the emit is still unanswered") {
   Harness h(tiny_plugin_entry, "async");

@@ -3,7 +3,7 @@
 
 #include "test_support.h"
 
-using namespace cm_test;
+using namespace tiny::test;
 
 namespace {
 Json item(Json key, Json index, Json total, Json value, Json context = nullptr) {

@@ -5,7 +5,7 @@
 #include "cron_schedule.h"
 #include "test_support.h"
 
-using namespace cm_test;
+using namespace tiny::test;
 using common_module::CronSchedule;
 
 namespace {

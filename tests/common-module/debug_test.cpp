@@ -1,6 +1,6 @@
 #include "test_support.h"
 
-using namespace cm_test;
+using namespace tiny::test;
 
 TEST_CASE("debug: logs the message and answers with it") {
   Harness h(tiny_plugin_entry, "debug");

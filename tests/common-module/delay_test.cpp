@@ -2,7 +2,7 @@
 
 #include "test_support.h"
 
-using namespace cm_test;
+using namespace tiny::test;
 
 TEST_CASE("delay: holds the message for delay ms, then forwards it") {
   Harness h(tiny_plugin_entry, "delay");

@@ -1,6 +1,6 @@
 #include "test_support.h"
 
-using namespace cm_test;
+using namespace tiny::test;
 
 namespace {
 Json people() {

@@ -1,6 +1,6 @@
 #include "test_support.h"
 
-using namespace cm_test;
+using namespace tiny::test;
 
 TEST_CASE("inject: {inject: true} on _control emits the data") {
   Harness h(tiny_plugin_entry, "inject");

@@ -2,7 +2,7 @@
 
 #include "test_support.h"
 
-using namespace cm_test;
+using namespace tiny::test;
 
 TEST_CASE("kv: store, get and delete; each result is emitted and, unwired, is the answer") {
   Harness h(tiny_plugin_entry, "kv");

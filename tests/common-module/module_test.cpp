@@ -2,7 +2,7 @@
 
 #include "test_support.h"
 
-using namespace cm_test;
+using namespace tiny::test;
 
 TEST_CASE("module: the entry lists every common-module component once, with valid ports and settings") {
   CHECK(tiny_plugin_entry.abi.major == TINY_ABI_VERSION_MAJOR);

@@ -4,7 +4,7 @@
 
 #include "test_support.h"
 
-using namespace cm_test;
+using namespace tiny::test;
 
 namespace {
 // Fails the first `failures` emits on `out`, then answers "ok".

@@ -2,7 +2,7 @@
 
 #include "test_support.h"
 
-using namespace cm_test;
+using namespace tiny::test;
 
 namespace {
 Json input(Json context, Json conditions) { return {{"context", context}, {"conditions", conditions}}; }

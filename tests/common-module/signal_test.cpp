@@ -1,6 +1,6 @@
 #include "test_support.h"
 
-using namespace cm_test;
+using namespace tiny::test;
 
 TEST_CASE("signal: anything on in emits the configured context") {
   Harness h(tiny_plugin_entry, "signal");

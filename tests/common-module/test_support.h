@@ -13,7 +13,7 @@
 
 extern "C" const tiny_entry tiny_plugin_entry;
 
-namespace cm_test {
+namespace tiny::test {
 
 using tiny::Json;
 using tiny::Result;
@@ -42,8 +42,6 @@ inline std::string error_of(const std::optional<Result>& r) {
   return r->error;
 }
 
-}  // namespace cm_test
-
-namespace cm_test {
 inline bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
-}  // namespace cm_test
+
+}  // namespace tiny::test

@@ -1,6 +1,6 @@
 #include "test_support.h"
 
-using namespace cm_test;
+using namespace tiny::test;
 
 TEST_CASE("ticker: emits its context every period while running") {
   Harness h(tiny_plugin_entry, "ticker");

@@ -1,6 +1,6 @@
 #include "test_support.h"
 
-using namespace cm_test;
+using namespace tiny::test;
 
 TEST_CASE("transform: emits exactly what arrived and answers with the downstream answer") {
   Harness h(tiny_plugin_entry, "transform");

@@ -14,7 +14,7 @@ namespace {
 ModuleRegistry& Registry() {
   static ModuleRegistry* registry = [] {
     auto* r = new ModuleRegistry();
-    tiny::host::testing::LoadInto(*r, COMMON_MODULE_SO);
+    tiny::test::LoadInto(*r, COMMON_MODULE_SO);
     return r;
   }();
   return *registry;

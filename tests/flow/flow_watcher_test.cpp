@@ -3,29 +3,18 @@
 #include "host/flow/flow_watcher.h"
 
 #include <doctest/doctest.h>
-#include <stdlib.h>
 
 #include <filesystem>
 #include <fstream>
 #include <string>
 
+#include "support/temp_dir.h"
+
 using tiny::host::FlowWatcher;
+using tiny::test::TempDir;
 namespace fs = std::filesystem;
 
 namespace {
-
-struct TempDir {
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "flow_watcher_test.XXXXXX").string();
-    REQUIRE(mkdtemp(tmpl.data()) != nullptr);
-    path = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  fs::path path;
-};
 
 void Write(const fs::path& file, const std::string& text) {
   std::ofstream out(file, std::ios::trunc);
@@ -37,7 +26,7 @@ void Write(const fs::path& file, const std::string& text) {
 
 TEST_CASE("an unchanged file is no change, even when rewritten with a new mtime") {
   TempDir dir;
-  fs::path flow = dir.path / "flow.yaml";
+  fs::path flow = dir.path() / "flow.yaml";
   Write(flow, "nodes: []\n");
   FlowWatcher watcher({flow.string()});
   CHECK_FALSE(watcher.Poll());
@@ -48,7 +37,7 @@ TEST_CASE("an unchanged file is no change, even when rewritten with a new mtime"
 
 TEST_CASE("new content is a change even with the old mtime and size") {
   TempDir dir;
-  fs::path flow = dir.path / "flow.yaml";
+  fs::path flow = dir.path() / "flow.yaml";
   Write(flow, "nodes: [a]\n");
   auto mtime = fs::last_write_time(flow);
   FlowWatcher watcher({flow.string()});
@@ -60,7 +49,7 @@ TEST_CASE("new content is a change even with the old mtime and size") {
 
 TEST_CASE("a missing file reads as empty: appearing and vanishing are changes") {
   TempDir dir;
-  fs::path flow = dir.path / "flow.yaml";
+  fs::path flow = dir.path() / "flow.yaml";
   FlowWatcher watcher({flow.string()});
   CHECK_FALSE(watcher.Poll());
   Write(flow, "nodes: []\n");
@@ -74,10 +63,10 @@ TEST_CASE("a missing file reads as empty: appearing and vanishing are changes") 
 
 TEST_CASE("a change in any one of several files is a change") {
   TempDir dir;
-  Write(dir.path / "a.yaml", "a\n");
-  Write(dir.path / "b.yaml", "b\n");
-  FlowWatcher watcher({(dir.path / "a.yaml").string(), (dir.path / "b.yaml").string()});
-  Write(dir.path / "b.yaml", "b2\n");
+  Write(dir.path() / "a.yaml", "a\n");
+  Write(dir.path() / "b.yaml", "b\n");
+  FlowWatcher watcher({(dir.path() / "a.yaml").string(), (dir.path() / "b.yaml").string()});
+  Write(dir.path() / "b.yaml", "b2\n");
   CHECK(watcher.Poll());
   CHECK_FALSE(watcher.Poll());
 }
@@ -87,18 +76,18 @@ TEST_CASE("a ConfigMap update (the ..data symlink renamed onto a new directory) 
   // an update writes a new version directory and renames a fresh symlink
   // over ..data, so the path the host watches never changes.
   TempDir dir;
-  fs::create_directory(dir.path / "..v1");
-  Write(dir.path / "..v1" / "flow.yaml", "nodes: [old]\n");
-  fs::create_directory_symlink("..v1", dir.path / "..data");
-  fs::create_symlink("..data/flow.yaml", dir.path / "flow.yaml");
-  FlowWatcher watcher({(dir.path / "flow.yaml").string()});
+  fs::create_directory(dir.path() / "..v1");
+  Write(dir.path() / "..v1" / "flow.yaml", "nodes: [old]\n");
+  fs::create_directory_symlink("..v1", dir.path() / "..data");
+  fs::create_symlink("..data/flow.yaml", dir.path() / "flow.yaml");
+  FlowWatcher watcher({(dir.path() / "flow.yaml").string()});
   CHECK_FALSE(watcher.Poll());
 
-  fs::create_directory(dir.path / "..v2");
-  Write(dir.path / "..v2" / "flow.yaml", "nodes: [new]\n");
-  fs::create_directory_symlink("..v2", dir.path / "..data_tmp");
-  fs::rename(dir.path / "..data_tmp", dir.path / "..data");
-  fs::remove_all(dir.path / "..v1");
+  fs::create_directory(dir.path() / "..v2");
+  Write(dir.path() / "..v2" / "flow.yaml", "nodes: [new]\n");
+  fs::create_directory_symlink("..v2", dir.path() / "..data_tmp");
+  fs::rename(dir.path() / "..data_tmp", dir.path() / "..data");
+  fs::remove_all(dir.path() / "..v1");
   CHECK(watcher.Poll());
   CHECK_FALSE(watcher.Poll());
 }

@@ -11,7 +11,7 @@ using tiny::Json;
 using tiny::Result;
 using tiny::testing::Emitted;
 using tiny::testing::Harness;
-using namespace http_test;
+using namespace tiny::test;
 
 namespace {
 

@@ -19,7 +19,7 @@
 #include <sstream>
 #include <stdexcept>
 
-namespace http_test {
+namespace tiny::test {
 namespace {
 
 void set_receive_timeout(int fd) {
@@ -274,4 +274,4 @@ bool UpstreamServer::wait_received(size_t n, std::chrono::milliseconds timeout) 
   return cv_.wait_for(lock, timeout, [&] { return received_.size() >= n; });
 }
 
-}  // namespace http_test
+}  // namespace tiny::test

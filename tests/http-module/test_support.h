@@ -24,7 +24,7 @@
 
 extern "C" const tiny_entry tiny_plugin_entry;
 
-namespace http_test {
+namespace tiny::test {
 
 namespace net = boost::asio;
 namespace ssl = boost::asio::ssl;
@@ -114,4 +114,4 @@ class UpstreamServer {
 
 Response make_response(http::status status, std::string body, const Headers& headers = {});
 
-}  // namespace http_test
+}  // namespace tiny::test

@@ -6,7 +6,7 @@ import os
 import tempfile
 import unittest
 
-from harness import Client, Host, write_flow
+from harness import Client, start_host, wait_until, write_flow
 
 FLOW = """
 nodes:
@@ -27,11 +27,9 @@ class DiscoveryTemplateTest(unittest.TestCase):
     def setUp(self):
         self.dir = tempfile.mkdtemp(prefix="tiny-sock-")
         flow = write_flow(FLOW)
-        self.b = Host(flow, plugins=["test-module"], listen=f"unix:{self.dir}/test-module.sock").start()
-        self.addCleanup(self.b.kill)
-        self.a = Host(flow, plugins=["common-module"],
-                      args=["--discovery-template", f"unix:{self.dir}/{{module}}.sock"]).start()
-        self.addCleanup(self.a.kill)
+        self.b = start_host(self, flow, plugins=["test-module"], listen=f"unix:{self.dir}/test-module.sock")
+        self.a = start_host(self, flow, plugins=["common-module"],
+                            args=["--discovery-template", f"unix:{self.dir}/{{module}}.sock"])
         self.client = Client(self.a.address)
         self.addCleanup(self.client.close)
 
@@ -40,7 +38,6 @@ class DiscoveryTemplateTest(unittest.TestCase):
             code, data, error = self.client.send("front.in", '{"n":1}')
             return (code, data, error) if code == "OK" else None
 
-        from harness import wait_until
         result = wait_until(attempt, timeout=10, interval=0.1)
         self.assertIsNotNone(result, self.a.output())
         self.assertEqual(json.loads(result[1]), {"via": "template", "got": {"n": 1}})

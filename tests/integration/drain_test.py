@@ -1,11 +1,9 @@
 """Health, reflection and the drain on SIGTERM, against the real binary."""
 import json
 import signal
-import time
 import unittest
 
-from harness import Client, Host, wait_until, write_flow
-from hosts_test import outcome, send_async
+from harness import Client, outcome, send_async, start_host, wait_until, write_flow
 
 SERVICE = "tinysystems.module.v1.ModuleService"
 
@@ -23,10 +21,8 @@ nodes:
 """
 
 
-def start_host(test, *args):
-    host = Host(write_flow(FLOW), plugins=["test-module"], args=["--log-level", "debug", *args])
-    test.addCleanup(host.kill)
-    host.start()
+def host_and_client(test, *args):
+    host = start_host(test, write_flow(FLOW), plugins=["test-module"], args=["--log-level", "debug", *args])
     client = Client(host.address)
     test.addCleanup(client.close)
     return host, client
@@ -34,18 +30,18 @@ def start_host(test, *args):
 
 def received(host, node, n=1):
     """Waits until `host` logged n deliveries to `node` from gRPC."""
-    return wait_until(lambda: host.output().count("received message via gRPC to=%s." % node) >= n, timeout=10)
+    return host.wait_count("received message via gRPC to=%s." % node, n)
 
 
 class HealthAndReflectionTest(unittest.TestCase):
     def test_serving_once_loaded(self):
-        host, client = start_host(self)
+        host, client = host_and_client(self)
         self.assertEqual(client.health(), "SERVING")
         self.assertEqual(client.health(SERVICE), "SERVING")
         self.assertEqual(client.health("no.such.Service"), "NOT_FOUND")
 
     def test_reflection_lists_the_services(self):
-        host, client = start_host(self)
+        host, client = host_and_client(self)
         services = client.reflection_services()
         self.assertIn(SERVICE.encode(), services)
         self.assertIn(b"grpc.health.v1.Health", services)
@@ -53,10 +49,9 @@ class HealthAndReflectionTest(unittest.TestCase):
 
 class DrainTest(unittest.TestCase):
     def test_inflight_calls_finish_new_calls_are_refused_exit_0(self):
-        host, client = start_host(self, "--grace-period", "20s")
+        host, client = host_and_client(self, "--grace-period", "20s")
         slow = [send_async(client, "slow.in", '{"ms": 2500}', timeout=30) for _ in range(3)]
         self.assertTrue(received(host, "slow", 3), host.output())
-        t0 = time.monotonic()
         host.proc.send_signal(signal.SIGTERM)
         self.assertTrue(host.wait_for(r"draining signal=SIGTERM inflight=3", timeout=10), host.output())
         self.assertTrue(wait_until(lambda: client.health() == "NOT_SERVING", timeout=5), host.output())
@@ -64,34 +59,34 @@ class DrainTest(unittest.TestCase):
         self.assertEqual(client.send("echo.in", "{}"), ("UNAVAILABLE", b"", "host is draining"))
         for f in slow:
             self.assertEqual(outcome(f), ("OK", json.dumps({"slept": 2500}, separators=(",", ":")).encode(), ""))
-        self.assertEqual(host.proc.wait(20), 0, host.output())
-        self.assertLess(time.monotonic() - t0, 15.0)
+        # Done well within the grace period: the host never had to cut a call short.
+        self.assertEqual(host.wait_exit(), 0, host.output())
         out = host.output()
         self.assertNotIn("grace period over", out)
         self.assertIn("node destroyed node=slow", out)
         self.assertIn("stopped", out)
 
     def test_a_call_open_when_the_grace_period_ends_gets_an_error(self):
-        host, client = start_host(self, "--grace-period", "1s")
-        held = send_async(client, "never.in", "{}", timeout=60)
+        host, client = host_and_client(self, "--grace-period", "1s")
+        held = send_async(client, "never.in", "{}", timeout=120)
         self.assertTrue(received(host, "never"), host.output())
-        t0 = time.monotonic()
         host.proc.send_signal(signal.SIGTERM)
+        # Still open when the grace period ended, and then cut short: an
+        # error long before the call's own deadline.
+        self.assertTrue(host.wait_for(r"grace period over; cancelling calls inflight=1\b"), host.output())
         code, _, error = outcome(held)
-        took = time.monotonic() - t0
         self.assertIn(code, ("UNAVAILABLE", "CANCELLED"), error)
-        self.assertGreater(took, 0.8)
-        self.assertLess(took, 8.0)
-        self.assertEqual(host.proc.wait(20), 0, host.output())
-        self.assertIn("grace period over; cancelling calls inflight=1", host.output())
-        print("\ncall open at the end of the grace period: %s %r after %.2fs" % (code, error, took))
+        self.assertEqual(host.wait_exit(), 0, host.output())
+        print("\ncall open at the end of the grace period: %s %r" % (code, error))
 
     def test_sigterm_with_nothing_in_flight_exits_at_once(self):
-        host, client = start_host(self, "--grace-period", "30s")
+        # A grace period far longer than the bounded wait for the exit: the
+        # host exits without waiting for it.
+        host, client = host_and_client(self, "--grace-period", "30m")
         self.assertEqual(client.send("echo.in", "1"), ("OK", b"1", ""))
-        t0 = time.monotonic()
-        self.assertEqual(host.stop(signal.SIGTERM), 0, host.output())
-        self.assertLess(time.monotonic() - t0, 5.0)
+        self.assertEqual(host.stop(signal.SIGTERM, timeout=60), 0, host.output())
+        self.assertRegex(host.output(), r"draining signal=SIGTERM inflight=0 ")
+        self.assertNotIn("grace period over", host.output())
 
 
 if __name__ == "__main__":

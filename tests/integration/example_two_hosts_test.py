@@ -11,7 +11,7 @@ import tempfile
 import unittest
 import urllib.request
 
-from harness import PLUGIN_DIR, SOURCE_DIR, TINYHOST, Host, free_port
+from harness import PLUGIN_DIR, SOURCE_DIR, TINYHOST, Host, free_port, start_all, tinyhost
 
 EXAMPLE = os.path.join(SOURCE_DIR, "examples", "two-hosts")
 FLOW = "examples/two-hosts/flow.yaml"
@@ -59,22 +59,15 @@ class TwoHostsExampleTest(unittest.TestCase):
         if not os.path.exists(os.path.join(PLUGIN_DIR, "http-module.so")):
             self.skipTest("http-module is not built in this tree (%s)" % PLUGIN_DIR)
 
-        hosts = []
-        for c in runs:
-            h = Host([])
-            h.cmd = self.localize(c)
-            h.env = dict(os.environ)
-            self.addCleanup(h.kill)
-            hosts.append(h)
-            h.start(wait=False)
-        for h in hosts:
-            self.assertTrue(h.wait_for(r"serving address=", timeout=30), h.output())
+        hosts = start_all(self, *(Host(command=self.localize(c)) for c in runs))
         for h in hosts:
             self.assertTrue(h.wait_for(r"connected to module module=\S+ address=127\.0\.0\.1:\d+", timeout=20),
                             h.output())
 
         want = json.loads(re.search(r"```json\n(.*?)\n```", self.readme, re.S).group(1))
-        r = subprocess.run(self.localize(sends[0]), capture_output=True, text=True, timeout=30, cwd=SOURCE_DIR)
+        send = self.localize(sends[0])
+        self.assertEqual(send[0], TINYHOST, send)
+        r = tinyhost(*send[1:], cwd=SOURCE_DIR)
         self.assertEqual(r.returncode, 0, r.stderr + "\n".join(h.output() for h in hosts))
         self.assertEqual(json.loads(r.stdout), want)
 

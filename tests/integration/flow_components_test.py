@@ -3,7 +3,7 @@ edge mappings, array_split and collect end to end."""
 import json
 import unittest
 
-from harness import Client, Host, write_flow
+from harness import Client, start_host, write_flow
 
 FLOW = """
 nodes:
@@ -66,8 +66,7 @@ nodes:
 
 class FlowComponentsTest(unittest.TestCase):
     def setUp(self):
-        self.host = Host(write_flow(FLOW), plugins=["common-module"]).start()
-        self.addCleanup(self.host.kill)
+        self.host = start_host(self, write_flow(FLOW), plugins=["common-module"])
         self.client = Client(self.host.address)
         self.addCleanup(self.client.close)
 

@@ -8,101 +8,12 @@ test's cleanup.
 """
 import json
 import os
-import re
 import signal
 import sys
 import threading
-import time
 import unittest
 
-import grpc
-
-from harness import Client, Host, free_port, module_pb2, wait_until, write_flow
-
-# --- helpers shared by the other *_test.py files of this directory ---------
-
-
-def message(to, data=b"", metadata=None, sender="test"):
-    if isinstance(data, str):
-        data = data.encode()
-    msg = module_pb2.Message(to=to, data=data, metadata=metadata or {})
-    setattr(msg, "from", sender)
-    return msg
-
-
-def outcome(future):
-    """(code name, data bytes, error text) of a finished grpcio future."""
-    try:
-        resp = future.result()
-        return "OK", resp.data, resp.error
-    except grpc.RpcError as e:
-        return e.code().name, b"", e.details()
-
-
-def send_async(client, to, data=b"", timeout=10.0, metadata=None):
-    return client.send_rpc.future(message(to, data, metadata), timeout=timeout)
-
-
-def timed(fn, *args, **kwargs):
-    """(result, seconds) of fn(*args, **kwargs)."""
-    t0 = time.monotonic()
-    r = fn(*args, **kwargs)
-    return r, time.monotonic() - t0
-
-
-def debug_lines(host, pattern):
-    """How many output lines of `host` contain `pattern`."""
-    with host.lock:
-        return sum(1 for line in host.lines if pattern in line)
-
-
-class ThreadSampler:
-    """Samples the thread count of some hosts every few ms; keeps the peaks."""
-
-    def __init__(self, *hosts):
-        self.hosts = hosts
-        self.peaks = [h.threads() for h in hosts]
-        self.stop_event = threading.Event()
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.thread.start()
-
-    def _run(self):
-        while not self.stop_event.is_set():
-            for i, h in enumerate(self.hosts):
-                try:
-                    self.peaks[i] = max(self.peaks[i], h.threads())
-                except OSError:
-                    pass
-            self.stop_event.wait(0.005)
-
-    def stop(self):
-        self.stop_event.set()
-        self.thread.join(5)
-        return self.peaks
-
-
-def peak_concurrency(intervals):
-    """The largest number of (start, end) intervals open at one instant."""
-    events = sorted([(s, 1) for s, _ in intervals] + [(e, -1) for _, e in intervals])
-    level = peak = 0
-    for _, d in events:
-        level += d
-        peak = max(peak, level)
-    return peak
-
-
-SERVING = r"serving address=\S+:(\d+)"
-
-
-def start_all(*hosts):
-    for h in hosts:
-        h.start(wait=False)
-    for h in hosts:
-        line = h.wait_for(SERVING, timeout=30)
-        if not line:
-            h.kill()
-            raise AssertionError("host did not start:\n" + h.output())
-        h.port = int(re.search(SERVING, line).group(1))
+from harness import Client, Host, ThreadSampler, free_port, outcome, send_async, start_all, wait_until, write_flow
 
 
 # --- two hosts ---------------------------------------------------------------
@@ -226,10 +137,7 @@ def two_hosts(test, flow_text=TWO_HOST_FLOW, a_args=(), b_args=()):
     pa, pb = free_port(), free_port()
     a = Host(flow, plugins=["common-module"], port=pa, peers={"test-module": f"127.0.0.1:{pb}"}, args=a_args)
     b = Host(flow, plugins=["test-module"], port=pb, peers={"common-module": f"127.0.0.1:{pa}"}, args=b_args)
-    cleanup = test.addClassCleanup if isinstance(test, type) else test.addCleanup
-    cleanup(a.kill)
-    cleanup(b.kill)
-    start_all(a, b)
+    start_all(test, a, b)
     # Peers connect in the background (pre-warmed); wait for both directions.
     if not a.wait_for(r"connected to module module=test-module address=127\.0\.0\.1:%d" % pb, timeout=20):
         raise AssertionError(a.output())
@@ -273,23 +181,27 @@ class TwoHostsTest(unittest.TestCase):
 
     def test_nested_round_trips_with_64_concurrent_callers(self):
         """64 callers, each message A->B->A->B->A(delay)->B and back; all 64
-        are in flight at once (the delay holds them), nothing deadlocks."""
+        are in flight at once (the delay holds them), nothing deadlocks.
+        In flight at once is counted, not timed: a caller counts itself in
+        before its call and out after the answer, and the count reaches 64."""
         rounds = 3
         barrier = threading.Barrier(64)
-        results, intervals = [], []
+        results = []
         lock = threading.Lock()
+        in_flight = [0, 0]  # now, peak
 
         def caller(i):
             client = Client(self.a.address)
             try:
                 for r in range(rounds):
-                    barrier.wait(30)
-                    t0 = time.monotonic()
-                    res = client.send("n1.in", json.dumps({"i": i, "r": r}), timeout=30)
-                    t1 = time.monotonic()
+                    barrier.wait(60)
                     with lock:
+                        in_flight[0] += 1
+                        in_flight[1] = max(in_flight[1], in_flight[0])
+                    res = client.send("n1.in", json.dumps({"i": i, "r": r}), timeout=60)
+                    with lock:
+                        in_flight[0] -= 1
                         results.append(((i, r), res))
-                        intervals.append((t0, t1))
             finally:
                 client.close()
 
@@ -303,9 +215,7 @@ class TwoHostsTest(unittest.TestCase):
         for (i, r), (code, data, error) in results:
             self.assertEqual((code, error), ("OK", ""))
             self.assertEqual(json.loads(data), {"i": i, "r": r})
-        for t0, t1 in intervals:
-            self.assertGreaterEqual(t1 - t0, DELAY_MS / 1000.0 * 0.9)
-        self.assertEqual(peak_concurrency(intervals), 64)
+        self.assertEqual(in_flight[1], 64)
 
     def _in_flight(self, n, channels=4):
         """Sends n messages through the delay chain at once; returns the
@@ -313,12 +223,10 @@ class TwoHostsTest(unittest.TestCase):
         clients = [Client(self.a.address) for _ in range(channels)]
         try:
             sampler = ThreadSampler(self.a, self.b)
-            t0 = time.monotonic()
             futures = [send_async(clients[i % channels], "n1.in", json.dumps({"i": i}), timeout=60)
                        for i in range(n)]
-            issued = time.monotonic() - t0
+            answered_early = sum(f.done() for f in futures)
             outcomes = [outcome(f) for f in futures]
-            elapsed = time.monotonic() - t0
             peaks = sampler.stop()
         finally:
             for c in clients:
@@ -326,18 +234,19 @@ class TwoHostsTest(unittest.TestCase):
         for i, (code, data, error) in enumerate(outcomes):
             self.assertEqual((code, error), ("OK", ""))
             self.assertEqual(json.loads(data), {"i": i})
-        # All were issued before the first could come back: n in flight at once.
-        self.assertLess(issued, DELAY_MS / 1000.0, "issuing %d calls took %.2fs" % (n, issued))
-        return peaks, elapsed
+        # None was answered when the last was issued (the delay holds each):
+        # n in flight at once.
+        self.assertEqual(answered_early, 0, "%d of %d calls were answered before the last was sent" % (answered_early, n))
+        return peaks
 
     def test_thread_count_does_not_grow_with_calls_in_flight(self):
         # Warm up every path (and gRPC's lazily started pools) once.
         self._in_flight(64)
         idle = (self.a.threads(), self.b.threads())
-        p64, t64 = self._in_flight(64)
-        p256, t256 = self._in_flight(256)
-        print("\nthreads idle A=%d B=%d; 64 in flight A=%d B=%d (%.2fs); 256 in flight A=%d B=%d (%.2fs)"
-              % (idle[0], idle[1], p64[0], p64[1], t64, p256[0], p256[1], t256), file=sys.stderr)
+        p64 = self._in_flight(64)
+        p256 = self._in_flight(256)
+        print("\nthreads idle A=%d B=%d; 64 in flight A=%d B=%d; 256 in flight A=%d B=%d"
+              % (idle[0], idle[1], p64[0], p64[1], p256[0], p256[1]), file=sys.stderr)
         # The bound (docs/architecture.md, "Threads"): the host's own threads
         # are fixed (main, timers, connection watcher, 2 dispatch, 8 workers
         # by default = 13); gRPC 1.51 adds its callback-queue threads
@@ -355,7 +264,7 @@ class TwoHostsTest(unittest.TestCase):
             self.assertLessEqual(p256[i], BOUND, "host %s runs %d threads (bound %d)" % (host, p256[i], BOUND))
 
     def test_cycle_across_two_hosts_fails_with_failed_precondition(self):
-        (code, _, error), took = timed(self.ca.send, "cyc-a.in", "{}", timeout=30)
+        code, _, error = self.ca.send("cyc-a.in", "{}", timeout=30)
         self.assertEqual(code, "FAILED_PRECONDITION", error)
         self.assertIn("hop limit 256", error)
         self.assertIn("cycle", error)
@@ -421,14 +330,12 @@ class DeadlineAcrossHostsTest(unittest.TestCase):
         a, b = two_hosts(self, b_args=["--grace-period", "30s"])
         client = Client(a.address)
         self.addCleanup(client.close)
-        (code, _, error), took = timed(client.send, "to-never.in", "{}", timeout=1.0)
+        code, _, error = client.send("to-never.in", "{}", timeout=1.0)
         self.assertEqual(code, "DEADLINE_EXCEEDED", error)
-        self.assertLess(took, 3.0)
         # B got the deadline too: its call ended by itself, so a drain with a
-        # 30 s grace period has nothing to wait for.
-        (rc, took) = timed(b.stop, signal.SIGTERM, timeout=40)
-        self.assertEqual(rc, 0, b.output())
-        self.assertLess(took, 10.0, b.output())
+        # 30 s grace period has nothing to wait for (had B still held the
+        # call, the grace period would end with "grace period over").
+        self.assertEqual(b.stop(signal.SIGTERM, timeout=90), 0, b.output())
         self.assertNotIn("grace period over", b.output())
         # A keeps answering, now with B gone.
         self.assertEqual(client.send("a-debug.in", "3")[0], "OK")
@@ -483,12 +390,10 @@ class ThreeHostsTest(unittest.TestCase):
 
         def host(module, port):
             peers = {m: a for m, a in addr.items() if m != module}
-            h = Host(flow, plugins=[module], port=port, peers=peers)
-            cls.addClassCleanup(h.kill)
-            return h
+            return Host(flow, plugins=[module], port=port, peers=peers)
 
-        cls.a, cls.b, cls.c = host("common-module", pa), host("test-module", pb), host("test-module-b", pc)
-        start_all(cls.a, cls.b, cls.c)
+        cls.a, cls.b, cls.c = start_all(cls, host("common-module", pa), host("test-module", pb),
+                                        host("test-module-b", pc))
         for h, others in ((cls.a, ("test-module", "test-module-b")), (cls.b, ("common-module", "test-module-b")),
                           (cls.c, ("common-module", "test-module"))):
             for m in others:
@@ -571,91 +476,94 @@ nodes:
 
 
 class PeerRestartTest(unittest.TestCase):
-    CALL_TIMEOUT = 5.0
+    # Generous: a call that hangs fails as DEADLINE_EXCEEDED, which the test
+    # does not accept; a busy machine is no reason to fail.
+    CALL_TIMEOUT = 30.0
 
     def test_peer_killed_mid_traffic_then_restarted_on_the_same_port(self):
         flow = write_flow(RESTART_FLOW)
         pa, pb = free_port(), free_port()
         a = Host(flow, plugins=["common-module"], port=pa, peers={"test-module": f"127.0.0.1:{pb}"})
         b = Host(flow, plugins=["test-module"], port=pb, args=["--log-level", "debug"])
-        self.addCleanup(a.kill)
-        self.addCleanup(b.kill)
-        start_all(a, b)
+        start_all(self, a, b)
         self.assertTrue(a.wait_for(r"connected to module module=test-module address=127\.0\.0\.1:%d" % pb,
                                    timeout=20), a.output())
 
-        records = []  # (start, end, code)
+        # Each call is recorded with the phase it started in: "up" (B
+        # serving), "down" (B killed), "back" (B restarted).
+        records = []  # (phase, code, error)
         lock = threading.Lock()
         stop = threading.Event()
+        phase = ["up"]
 
         def traffic():
             client = Client(a.address)
             try:
                 i = 0
                 while not stop.is_set():
-                    t0 = time.monotonic()
+                    with lock:
+                        started_in = phase[0]
                     code, data, error = client.send("k-in.in", json.dumps({"i": i}), timeout=self.CALL_TIMEOUT)
                     with lock:
-                        records.append((t0, time.monotonic(), code, error))
+                        records.append((started_in, code, error))
                     i += 1
                     if code != "OK":
                         stop.wait(0.02)  # do not spin on a fast failure
             finally:
                 client.close()
 
-        def count(code, since=0.0):
+        def count(code, in_phase=None):
             with lock:
-                return sum(1 for s, _, c, _ in records if c == code and s >= since)
+                return sum(1 for p, c, _ in records if c == code and in_phase in (None, p))
+
+        def enter(name):
+            with lock:
+                phase[0] = name
 
         workers = [threading.Thread(target=traffic) for _ in range(4)]
         for w in workers:
             w.start()
         try:
-            self.assertTrue(wait_until(lambda: count("OK") >= 20, timeout=15), records[-5:])
+            self.assertTrue(wait_until(lambda: count("OK") >= 20), records[-5:])
 
             # Five calls held by B's `never` node when B dies.
             client = Client(a.address)
             self.addCleanup(client.close)
-            held = [send_async(client, "k-hold.in", "{}", timeout=30) for _ in range(5)]
-            self.assertTrue(wait_until(lambda: debug_lines(b, "received message via gRPC to=k-never.in") >= 5,
-                                       timeout=10), b.output())
+            held = [send_async(client, "k-hold.in", "{}", timeout=self.CALL_TIMEOUT) for _ in range(5)]
+            self.assertTrue(b.wait_count("received message via gRPC to=k-never.in", 5), b.output())
 
             mark = a.line_count()
-            t_kill = time.monotonic()
+            enter("down")
             b.proc.kill()
-            b.proc.wait(10)
+            b.wait_exit()
+            # Failed when B died, not left to their deadline.
             for f in held:
                 code, _, error = outcome(f)
                 self.assertEqual(code, "UNAVAILABLE", error)
-            self.assertLess(time.monotonic() - t_kill, 5.0, "held calls were not failed promptly")
-            self.assertTrue(a.wait_for(r"failed to connect to module module=test-module error=", timeout=15,
-                                       after=mark), a.output())
-            self.assertTrue(wait_until(lambda: count("UNAVAILABLE", t_kill) >= 10, timeout=15))
+            self.assertTrue(a.wait_for(r"failed to connect to module module=test-module error=", after=mark),
+                            a.output())
+            self.assertTrue(wait_until(lambda: count("UNAVAILABLE", "down") >= 10), records[-5:])
 
             # B comes back on the same port; A reconnects by itself.
             mark = a.line_count()
-            t_restart = time.monotonic()
-            b.start()
+            b.start(wait=False)
+            enter("back")
+            b.wait_serving()
             self.assertTrue(a.wait_for(r"connected to module module=test-module address=127\.0\.0\.1:%d" % pb,
-                                       timeout=20, after=mark), a.output())
-            self.assertTrue(wait_until(lambda: count("OK", t_restart) >= 20, timeout=20), records[-5:])
+                                       after=mark), a.output())
+            self.assertTrue(wait_until(lambda: count("OK", "back") >= 20), records[-5:])
         finally:
             stop.set()
             for w in workers:
-                w.join(30)
+                w.join(60)
         self.assertFalse(any(w.is_alive() for w in workers))
         with lock:
             snapshot = list(records)
-        codes = {c for _, _, c, _ in snapshot}
-        self.assertLessEqual(codes, {"OK", "UNAVAILABLE"}, [r for r in snapshot if r[2] not in ("OK", "UNAVAILABLE")][:5])
-        # Nothing hung: every call ended well before its deadline, and the
-        # failures were prompt.
-        longest = max(e - s for s, e, _, _ in snapshot)
-        self.assertLess(longest, self.CALL_TIMEOUT * 0.8, "a call took %.2fs" % longest)
-        longest_failure = max(e - s for s, e, c, _ in snapshot if c == "UNAVAILABLE")
-        self.assertLess(longest_failure, 2.0, "a failure took %.2fs" % longest_failure)
-        print("\npeer restart: %d calls, %d UNAVAILABLE, longest call %.3fs, longest failure %.3fs"
-              % (len(snapshot), sum(1 for r in snapshot if r[2] == "UNAVAILABLE"), longest, longest_failure), file=sys.stderr)
+        # Nothing hung (no call ran into its deadline) and nothing failed
+        # other than UNAVAILABLE while B was away.
+        codes = {c for _, c, _ in snapshot}
+        self.assertLessEqual(codes, {"OK", "UNAVAILABLE"}, [r for r in snapshot if r[1] not in ("OK", "UNAVAILABLE")][:5])
+        print("\npeer restart: %d calls, %d UNAVAILABLE" % (len(snapshot), count("UNAVAILABLE")), file=sys.stderr)
         self.assertEqual(a.stop(), 0, a.output())
 
 

@@ -9,7 +9,7 @@ import unittest
 import urllib.request
 import urllib.error
 
-from harness import SOURCE_DIR, Host, all_plugins_dir, tinyhost, wait_until, write_flow
+from harness import SOURCE_DIR, all_plugins_dir, start_host, tinyhost, write_flow
 
 
 def example_flow_on_port_0():
@@ -20,15 +20,14 @@ def example_flow_on_port_0():
 
 def http_base(test, host):
     """http://HOST:PORT of the host's http_server, from its "listening" log line."""
-    line = host.wait_for(r"http server listening address=\S+", timeout=10)
+    line = host.wait_for(r"http server listening address=\S+")
     test.assertIsNotNone(line, host.output())
     return "http://" + re.search(r"address=(\S+)", line).group(1)
 
 
 class HelloHttpTest(unittest.TestCase):
     def setUp(self):
-        self.host = Host(example_flow_on_port_0(), plugins=["common-module", "http-module"]).start()
-        self.addCleanup(self.host.kill)
+        self.host = start_host(self, example_flow_on_port_0(), plugins=["common-module", "http-module"])
         self.base = http_base(self, self.host)
 
     def get(self, path):
@@ -62,9 +61,8 @@ class DocsCompleteFlowTest(unittest.TestCase):
         section = doc.split("## A complete flow", 1)[1]
         flow = section.split("```yaml\n", 1)[1].split("```", 1)[0]
         self.assertIn("settings: {port: 8080}", flow)
-        host = Host(write_flow(flow.replace("settings: {port: 8080}", "settings: {port: 0, host: 127.0.0.1}")),
-                    plugins=["common-module", "http-module"]).start()
-        self.addCleanup(host.kill)
+        host = start_host(self, write_flow(flow.replace("settings: {port: 8080}", "settings: {port: 0, host: 127.0.0.1}")),
+                           plugins=["common-module", "http-module"])
         url = http_base(self, host) + "/?requestId=r1"
         body = b'{"items":[{"name":"a","qty":1},{"name":"b","qty":2}]}'
         with urllib.request.urlopen(urllib.request.Request(url, data=body), timeout=10) as r:
@@ -90,9 +88,8 @@ nodes:
 """
 
     def test_sigterm_answers_http_requests_in_flight_within_the_grace_period(self):
-        host = Host(write_flow(self.SLOW_FLOW), plugins=["common-module", "http-module", "test-module"],
-                    args=["--grace-period", "5s", "--log-level", "debug"]).start()
-        self.addCleanup(host.kill)
+        host = start_host(self, write_flow(self.SLOW_FLOW), plugins=["common-module", "http-module", "test-module"],
+                           args=["--grace-period", "5s", "--log-level", "debug"])
         url = http_base(self, host) + "/slow"
         results = []
 
@@ -106,8 +103,7 @@ nodes:
         threads = [threading.Thread(target=get) for _ in range(4)]
         for t in threads:
             t.start()
-        self.assertTrue(wait_until(lambda: host.output().count("http request GET /slow") >= 4, timeout=10),
-                        host.output())
+        self.assertTrue(host.wait_count("http request GET /slow", 4), host.output())
         self.assertEqual(host.stop(), 0, host.output())
         for t in threads:
             t.join(20)

@@ -20,7 +20,7 @@ import unittest
 
 import yaml
 
-from harness import PLUGIN_DIR, SOURCE_DIR, TINYHOST, Host, plugin_dir_with, tinyhost
+from harness import PLUGIN_DIR, SOURCE_DIR, TINYHOST, clean_env, plugin_dir_with, start_host, tinyhost
 
 BUILD_DIR = os.environ.get("TINY_BUILD_DIR") or os.path.dirname(os.path.abspath(PLUGIN_DIR))
 PACKAGING = os.path.join(SOURCE_DIR, "packaging")
@@ -35,13 +35,6 @@ def run(cmd, timeout=600, env=None, cwd=None, check=True):
         raise AssertionError("%s exited %d\nstdout:\n%s\nstderr:\n%s" % (
             " ".join(map(shlex.quote, cmd)), r.returncode, r.stdout[-4000:], r.stderr[-4000:]))
     return r
-
-
-def clean_env(**extra):
-    """The environment without TINYHOST_* (they would act as options)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TINYHOST_")}
-    env.update(extra)
-    return env
 
 
 def cache_value(name):
@@ -66,7 +59,7 @@ class Install:
     def get(cls):
         if cls.root is None:
             cls.root = tempfile.mkdtemp(prefix="tiny-install-")
-            run(["cmake", "--install", BUILD_DIR], env=dict(os.environ, DESTDIR=cls.root))
+            run(["cmake", "--install", BUILD_DIR], env=clean_env(DESTDIR=cls.root))
             cls.prefix = cache_value("CMAKE_INSTALL_PREFIX")
             cls.libdir = cache_value("CMAKE_INSTALL_LIBDIR")
             cls.includedir = cache_value("CMAKE_INSTALL_INCLUDEDIR")
@@ -97,11 +90,9 @@ class Install:
         return os.path.join(cls.root + cls.sysconfdir, "tinyhost", *parts)
 
 
-def start_installed_host(flow, plugin_dir, plugins=()):
-    """A harness Host that runs the INSTALLED binary instead of the build's."""
-    host = Host(flow, plugins=list(plugins), plugin_dir=plugin_dir, env=clean_env())
-    host.cmd[0] = Install.get().bin()
-    return host.start()
+def start_installed_host(test, flow, plugin_dir, plugins=()):
+    """A harness host that runs the INSTALLED binary instead of the build's."""
+    return start_host(test, flow, plugins=list(plugins), plugin_dir=plugin_dir, binary=Install.get().bin())
 
 
 class InstallTreeTest(unittest.TestCase):
@@ -198,8 +189,7 @@ class InstallTreeTest(unittest.TestCase):
         self.assertIn("ok:", r.stdout)
 
     def test_installed_host_runs_the_shipped_example_flow(self):
-        host = start_installed_host(self.inst.etc("flows", "example.yaml"), self.inst.plugin_dir())
-        self.addCleanup(host.kill)
+        host = start_installed_host(self, self.inst.etc("flows", "example.yaml"), self.inst.plugin_dir())
         r = run([self.inst.bin(), "send", "--address", host.address, "--to", "greeter.in",
                  "--data", '{"name":"you"}'], timeout=30, env=clean_env())
         self.assertEqual(json.loads(r.stdout), {"greeting": "Hello you!"})
@@ -254,8 +244,7 @@ class OutOfTreePluginTest(unittest.TestCase):
         plugins = plugin_dir_with(self.plugin, os.path.join(Install.plugin_dir(), "common-module.so"))
         flow = os.path.join(self.work, "flow.yaml")
         shutil.copy(os.path.join(EXAMPLE, "flow.yaml"), flow)
-        host = start_installed_host(flow, plugins, plugins=["example-module", "common-module"])
-        self.addCleanup(host.kill)
+        host = start_installed_host(self, flow, plugins, plugins=["example-module", "common-module"])
         r = run([Install.bin(), "send", "--address", host.address, "--to", "greeter.in",
                  "--data", '{"name":"Ada"}'], timeout=30, env=clean_env())
         self.assertEqual(json.loads(r.stdout), {"text": "Hello, Ada!"})

@@ -2,10 +2,9 @@
 move, `send` answers, SIGTERM drains and exits 0."""
 import json
 import signal
-import subprocess
 import unittest
 
-from harness import TINYHOST, Client, Host, all_plugins_dir, tinyhost, wait_until, write_flow
+from harness import Client, all_plugins_dir, start_host, tinyhost, wait_until, write_flow
 
 TICKER_FLOW = """
 nodes:
@@ -31,8 +30,7 @@ nodes:
 
 class RunTest(unittest.TestCase):
     def setUp(self):
-        self.host = Host(write_flow(TICKER_FLOW), plugins=["common-module"]).start()
-        self.addCleanup(self.host.kill)
+        self.host = start_host(self, write_flow(TICKER_FLOW), plugins=["common-module"])
 
     def test_ticks_move_through_the_mapping_to_debug(self):
         line = self.host.wait_for(r"debug data=.* node=printer", timeout=10)
@@ -60,8 +58,7 @@ class RunTest(unittest.TestCase):
     def test_sigterm_and_sigint_exit_0_after_destroying_nodes(self):
         self.assertEqual(self.host.stop(signal.SIGTERM), 0, self.host.output())
         self.assertIn("node destroyed node=clock", self.host.output().replace("\n", " ") + " ")
-        host2 = Host(write_flow(TICKER_FLOW), plugins=["common-module"]).start()
-        self.addCleanup(host2.kill)
+        host2 = start_host(self, write_flow(TICKER_FLOW), plugins=["common-module"])
         self.assertEqual(host2.stop(signal.SIGINT), 0, host2.output())
 
 
@@ -69,8 +66,7 @@ class ListenPortTakenTest(unittest.TestCase):
     def test_a_second_host_on_a_taken_port_exits_1_naming_it(self):
         # gRPC would share the port (SO_REUSEPORT) and split the clients
         # between two hosts; the host turns that off, so it is an error.
-        first = Host(write_flow(TICKER_FLOW), plugins=["common-module"]).start()
-        self.addCleanup(first.kill)
+        first = start_host(self, write_flow(TICKER_FLOW), plugins=["common-module"])
         r = tinyhost("run", "--plugin-dir", first.plugin_dir, "--plugin", "common-module",
                      "--flow", write_flow(TICKER_FLOW), "--listen", first.address, timeout=20)
         self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
@@ -88,15 +84,12 @@ class OpenFileLimitTest(unittest.TestCase):
         # gRPC's listener stops accepting for good after one EMFILE; the
         # host takes every descriptor it is allowed. Started with soft 256,
         # hard 2048 (prlimit execs the host: same pid).
-        flow = write_flow(TICKER_FLOW)
-        proc = subprocess.Popen(["prlimit", "--nofile=256:2048", TINYHOST, "run", "--plugin-dir",
-                                 all_plugins_dir(), "--plugin", "common-module", "--flow", flow,
-                                 "--listen", "127.0.0.1:0"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        self.addCleanup(lambda: (proc.kill(), proc.wait()))
+        host = start_host(self, write_flow(TICKER_FLOW), plugins=["common-module"],
+                          wrapper=["prlimit", "--nofile=256:2048"])
 
         def limits():
             try:
-                with open("/proc/%d/limits" % proc.pid) as f:
+                with open("/proc/%d/limits" % host.proc.pid) as f:
                     return [l for l in f if l.startswith("Max open files")][0].split()[3:5]
             except (OSError, IndexError):
                 return None
@@ -119,8 +112,7 @@ class SettingsExitCodeTest(unittest.TestCase):
 
 class LogFormatTest(unittest.TestCase):
     def test_json_lines_are_one_object_each_with_escaped_messages(self):
-        host = Host(write_flow(TICKER_FLOW), plugins=["common-module"], args=["--log-format", "json"]).start()
-        self.addCleanup(host.kill)
+        host = start_host(self, write_flow(TICKER_FLOW), plugins=["common-module"], args=["--log-format", "json"])
         self.assertIsNotNone(host.wait_for(r'debug data='), host.output())
         self.assertEqual(host.stop(), 0)
         lines = host.output().splitlines()
@@ -146,8 +138,7 @@ nodes:
 """)
         for fmt in ("text", "json"):
             with self.subTest(fmt=fmt):
-                host = Host(flow, plugins=["common-module"], args=["--log-format", fmt]).start()
-                self.addCleanup(host.kill)
+                host = start_host(self, flow, plugins=["common-module"], args=["--log-format", fmt])
                 client = Client(host.address)
                 self.addCleanup(client.close)
                 self.assertEqual(client.send("shaper.in", b'{"n":1}')[0], "OK")

@@ -3,10 +3,9 @@
 import json
 import os
 import tempfile
-import time
 import unittest
 
-from harness import Host, free_port, tinyhost, write_flow
+from harness import free_port, start_host, tinyhost, write_flow
 
 FLOW = """
 nodes:
@@ -29,9 +28,7 @@ nodes:
 class SendTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.host = Host(write_flow(FLOW), plugins=["test-module", "common-module"])
-        cls.addClassCleanup(cls.host.kill)
-        cls.host.start()
+        cls.host = start_host(cls, write_flow(FLOW), plugins=["test-module", "common-module"])
 
     def send(self, *args, timeout=30):
         return tinyhost("send", "--address", self.host.address, *args, timeout=timeout)
@@ -76,12 +73,11 @@ class SendTest(unittest.TestCase):
         self.assertEqual(r.stdout, "")
 
     def test_timeout(self):
-        t0 = time.monotonic()
+        # `never` never answers: only --timeout ends the call (the run itself
+        # is bounded by a far longer timeout).
         r = self.send("--to", "never.in", "--data", "{}", "--timeout", "700ms")
-        took = time.monotonic() - t0
         self.assertEqual(r.returncode, 1)
         self.assertTrue(r.stderr.startswith("DEADLINE_EXCEEDED: "), r.stderr)
-        self.assertLess(took, 5.0)
         r = self.send("--to", "echo.in", "--data", "1", "--timeout", "5s")
         self.assertEqual((r.returncode, r.stdout.strip()), (0, "1"))
 

@@ -4,13 +4,11 @@ cycle across hosts, hop metadata at the next host, peer down, deadline
 across hosts, size limits both ways across hosts, INTERNAL through a peer).
 """
 import json
-import time
 import unittest
 
 import grpc
 
-from harness import Client, Host, free_port, wait_until, write_flow
-from hosts_test import outcome, send_async, timed
+from harness import Client, free_port, outcome, send_async, start_host, wait_until, write_flow
 
 MAX_MESSAGE = 64 * 1024
 
@@ -56,10 +54,8 @@ nodes:
 class StatusCodesTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.host = Host(write_flow(FLOW), plugins=["test-module", "common-module"],
-                        args=["--max-message-size", str(MAX_MESSAGE)])
-        cls.addClassCleanup(cls.host.kill)
-        cls.host.start()
+        cls.host = start_host(cls, write_flow(FLOW), plugins=["test-module", "common-module"],
+                              args=["--max-message-size", str(MAX_MESSAGE)])
         cls.client = Client(cls.host.address)
         cls.addClassCleanup(cls.client.close)
 
@@ -117,17 +113,14 @@ class StatusCodesTest(unittest.TestCase):
         self.assertCode(self.send("echo.in", metadata={"hop": "256"}), "FAILED_PRECONDITION", "hop limit 256")
 
     def test_deadline_exceeded_and_the_host_keeps_answering(self):
-        # Ten calls held by `never` while others are answered.
+        # Ten calls held by `never` while others are answered; only their
+        # deadline ends them.
         held = [send_async(self.client, "never.in", "{}", timeout=1.5) for _ in range(10)]
         for i in range(20):
             self.assertEqual(self.send("echo.in", str(i)), ("OK", str(i).encode(), ""))
-        t0 = time.monotonic()
         for f in held:
             self.assertCode(outcome(f), "DEADLINE_EXCEEDED")
-        self.assertLess(time.monotonic() - t0, 3.0)
-        (result, took) = timed(self.send, "via.in", timeout=0.5)
-        self.assertCode(result, "DEADLINE_EXCEEDED")
-        self.assertLess(took, 2.5)
+        self.assertCode(self.send("via.in", timeout=0.5), "DEADLINE_EXCEEDED")
         self.assertEqual(self.send("echo.in", "1"), ("OK", b"1", ""))
 
     def test_resource_exhausted_request_over_the_limit(self):
@@ -168,36 +161,29 @@ class UnavailableTest(unittest.TestCase):
     def test_module_not_discovered(self):
         # test-module is in the plugin dir (so the flow validates) but this
         # host serves only common-module and has no peer for it.
-        host = Host(write_flow(UNDISCOVERED_FLOW), plugins=["common-module"])
-        self.addCleanup(host.kill)
-        host.start()
+        # Refused at once, not left to the call's (long) deadline.
+        host = start_host(self, write_flow(UNDISCOVERED_FLOW), plugins=["common-module"])
         client = Client(host.address)
         self.addCleanup(client.close)
         for to in ("far.in", "local.in"):
             with self.subTest(to=to):
-                (result, took) = timed(client.send, to, "{}", timeout=10)
+                result = client.send(to, "{}", timeout=60)
                 self.assertEqual(result, ("UNAVAILABLE", b"", "module not discovered: test-module"))
-                self.assertLess(took, 2.0)
 
     def test_peer_down(self):
-        # A peer that is configured but not running: fails fast.
-        host = Host(write_flow(UNDISCOVERED_FLOW), plugins=["common-module"],
-                    peers={"test-module": f"127.0.0.1:{free_port()}"})
-        self.addCleanup(host.kill)
-        host.start()
-        self.assertTrue(host.wait_for(r"failed to connect to module module=test-module error=", timeout=15),
-                        host.output())
+        # A peer that is configured but not running: fails fast, with
+        # UNAVAILABLE long before the call's deadline.
+        host = start_host(self, write_flow(UNDISCOVERED_FLOW), plugins=["common-module"],
+                          peers={"test-module": f"127.0.0.1:{free_port()}"})
+        self.assertTrue(host.wait_for(r"failed to connect to module module=test-module error="), host.output())
         client = Client(host.address)
         self.addCleanup(client.close)
-        (result, took) = timed(client.send, "local.in", "{}", timeout=10)
+        result = client.send("local.in", "{}", timeout=60)
         self.assertEqual(result[0], "UNAVAILABLE", result)
-        self.assertLess(took, 2.0)
 
     def test_draining(self):
-        host = Host(write_flow(FLOW), plugins=["test-module", "common-module"],
-                    args=["--grace-period", "20s", "--log-level", "debug"])
-        self.addCleanup(host.kill)
-        host.start()
+        host = start_host(self, write_flow(FLOW), plugins=["test-module", "common-module"],
+                          args=["--grace-period", "20s", "--log-level", "debug"])
         client = Client(host.address)
         self.addCleanup(client.close)
         held = send_async(client, "never.in", "{}", timeout=30)
@@ -207,7 +193,7 @@ class UnavailableTest(unittest.TestCase):
         self.assertTrue(wait_until(lambda: client.send("echo.in", "{}", timeout=5)[0] == "UNAVAILABLE", timeout=10))
         self.assertEqual(client.send("echo.in", "{}", timeout=5), ("UNAVAILABLE", b"", "host is draining"))
         held.cancel()
-        self.assertEqual(host.proc.wait(30), 0, host.output())
+        self.assertEqual(host.wait_exit(), 0, host.output())
 
 
 LIMITS_FLOW = """
@@ -224,10 +210,8 @@ nodes:
 class LimitsTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.host = Host(write_flow(LIMITS_FLOW), plugins=["test-module"],
-                        args=["--max-inflight", "3", "--default-deadline", "1500ms"])
-        cls.addClassCleanup(cls.host.kill)
-        cls.host.start()
+        cls.host = start_host(cls, write_flow(LIMITS_FLOW), plugins=["test-module"],
+                              args=["--max-inflight", "3", "--default-deadline", "1500ms"])
         cls.client = Client(cls.host.address)
         cls.addClassCleanup(cls.client.close)
 
@@ -247,19 +231,17 @@ class LimitsTest(unittest.TestCase):
         self.assertTrue(wait_until(lambda: self.client.send("echo.in", "1")[0] == "OK", timeout=10))
 
     def test_default_deadline_applies_to_calls_without_one(self):
-        # No client deadline; the wait below is bounded all the same.
-        t0 = time.monotonic()
+        # No client deadline; the wait below is bounded all the same. The
+        # error names the default deadline: that, not anything else, ended it.
         future = send_async(self.client, "never.in", "{}", timeout=None)
         try:
-            future.exception(timeout=10)
+            future.exception(timeout=60)
         except grpc.FutureTimeoutError:
             future.cancel()
-            self.fail("a call without a deadline was still open after 10 s")
-        result, took = outcome(future), time.monotonic() - t0
+            self.fail("a call without a deadline was still open after 60 s")
+        result = outcome(future)
         self.assertEqual(result[0], "DEADLINE_EXCEEDED", result)
         self.assertIn("default deadline of 1500 ms", result[2])
-        self.assertGreater(took, 1.2)
-        self.assertLess(took, 5.0)
         self.assertTrue(wait_until(lambda: self.client.send("echo.in", "1")[0] == "OK", timeout=10))
 
 

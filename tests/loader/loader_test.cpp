@@ -8,6 +8,8 @@
 
 #include <filesystem>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -16,6 +18,8 @@
 #include "host/runtime/host_api.h"
 #include "host/loader/module_registry.h"
 #include "host/loader/plugin_set.h"
+#include "support/host_test_support.h"
+#include "support/temp_dir.h"
 
 #ifndef FIXTURE_DIR
 #error "FIXTURE_DIR must name the directory the fixture plugins are built into"
@@ -30,6 +34,9 @@ using tiny::host::LoadPluginSet;
 using tiny::host::ModuleRegistry;
 using tiny::host::Plugin;
 using tiny::host::PluginLoadError;
+using tiny::test::Answer;
+using tiny::test::RecordingCall;
+using tiny::test::TempDir;
 
 std::string Fixture(const std::string& case_dir, const std::string& name) {
   return std::string(FIXTURE_DIR) + "/" + case_dir + "/" + name + ".so";
@@ -56,26 +63,15 @@ PluginLoadError ExpectLoadError(const std::string& path) {
   throw std::logic_error("unreachable");
 }
 
-// A call the test answers itself: records what the component completed it with.
-struct RecordingCall final : tiny_call {
-  RecordingCall() : tiny_call(tiny::host::CallContext{}) {}
-  bool answered = false;
-  int32_t status = -1;
-  std::string data, error;
-
- protected:
-  void OnComplete(const tiny_result& r) override {
-    answered = true;
-    status = r.status;
-    data.assign(reinterpret_cast<const char*>(r.data.ptr), r.data.len);
-    error.assign(reinterpret_cast<const char*>(r.error.ptr), r.error.len);
-  }
-};
-
 // Holds one reference to a RecordingCall (the component holds the answer's).
 struct CallRef {
   RecordingCall* call = new RecordingCall();
   CallRef() { call->Ref(); }
+  // What the component completed the call with so far (it answers on the test's thread).
+  std::optional<Answer> answer() const {
+    std::lock_guard<std::mutex> lock(call->state->mu);
+    return call->state->answer;
+  }
   ~CallRef() {
     if (!call->completed()) tiny::host::FailCall(call, TINY_STATUS_CANCELLED, "test over");
     call->Unref();
@@ -85,27 +81,6 @@ struct CallRef {
 };
 
 tiny_bytes Bytes(const std::string& s) { return {reinterpret_cast<const uint8_t*>(s.data()), s.size()}; }
-
-// A fresh directory, removed at scope exit.
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    static int counter = 0;
-    path = fs::temp_directory_path() /
-           ("tiny-loader-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  std::string Add(const std::string& fixture_path) const {
-    fs::path to = path / fs::path(fixture_path).filename();
-    fs::copy_file(fixture_path, to);
-    return to.string();
-  }
-};
 
 }  // namespace
 
@@ -144,10 +119,11 @@ TEST_CASE("the good fixture loads: module, version, components and ports parsed"
       CAPTURE(port);
       CallRef ref;
       noop.desc->handle(instance, ref.call, port, Bytes(R"({"x":1})"));
-      CHECK(ref.call->answered);
-      CHECK(ref.call->status == TINY_STATUS_OK);
-      CHECK(ref.call->data.empty());
-      CHECK(ref.call->error.empty());
+      auto answer = ref.answer();
+      REQUIRE(answer.has_value());
+      CHECK(answer->status == TINY_STATUS_OK);
+      CHECK(answer->data.empty());
+      CHECK(answer->error.empty());
     }
     noop.desc->destroy(instance);
   }
@@ -239,14 +215,15 @@ TEST_CASE("the throwing fixture loads, and its exception really escapes handle")
   {
     CallRef settings;
     thrower->desc->handle(instance, settings.call, "_settings", Bytes("{}"));
-    CHECK(settings.call->answered);
-    CHECK(settings.call->status == TINY_STATUS_OK);
+    auto answer = settings.answer();
+    REQUIRE(answer.has_value());
+    CHECK(answer->status == TINY_STATUS_OK);
   }
   {
     CallRef call;
     CHECK_THROWS_WITH_AS(thrower->desc->handle(instance, call.call, "in", Bytes("{}")), "thrower always throws",
                          std::runtime_error);
-    CHECK_FALSE(call.call->answered);  // left open: the host must answer it
+    CHECK_FALSE(call.answer().has_value());  // left open: the host must answer it
   }
   thrower->desc->destroy(instance);
   plugin->Deinit();
@@ -267,9 +244,9 @@ TEST_CASE("ListPluginFiles lists the .so files of a directory, sorted") {
 
 TEST_CASE("LoadPluginSet: a failing plugin is fatal when selected, skipped when not") {
   TempDir dir;
-  const std::string good = dir.Add(Fixture("no_op"));
-  const std::string bad = dir.Add(Fixture("init_fails"));
-  const std::string d = dir.path.string();
+  const std::string good = dir.Copy(Fixture("no_op"));
+  const std::string bad = dir.Copy(Fixture("init_fails"));
+  const std::string d = dir.path().string();
 
   SUBCASE("no --plugin selects everything, so the failure is fatal") {
     ModuleRegistry registry;

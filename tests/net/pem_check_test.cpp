@@ -18,8 +18,8 @@ using tiny::host::CheckKeyPair;
 using tiny::host::CheckPemFile;
 using tiny::host::ReadPemFile;
 using tiny::host::TlsOptions;
-using tiny::host::testing::TempDir;
-using tiny::host::testing::TestIdentity;
+using tiny::test::TempDir;
+using tiny::test::TestIdentity;
 
 // A PEM block around `body` (base64 lines), as a file would hold it.
 std::string Block(const std::string& label, const std::string& body, const std::string& headers = "") {

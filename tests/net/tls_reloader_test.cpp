@@ -20,8 +20,8 @@ using tiny::host::ClientCredentials;
 using tiny::host::TlsOptions;
 using tiny::host::TlsRefreshSeconds;
 using tiny::host::TlsReloader;
-using tiny::host::testing::TempDir;
-using tiny::host::testing::TestIdentity;
+using tiny::test::TempDir;
+using tiny::test::TestIdentity;
 
 // Sets (or, with nullopt, unsets) a variable for one scope.
 class ScopedEnv {

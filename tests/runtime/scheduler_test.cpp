@@ -10,16 +10,16 @@
 #include "support/host_test_support.h"
 
 using namespace tiny::host;
-using tiny::host::testing::Answer;
-using tiny::host::testing::RecordingCall;
+using tiny::test::Answer;
+using tiny::test::RecordingCall;
 
 namespace {
 
 ModuleRegistry& Registry() {
   static ModuleRegistry* registry = [] {
     auto* r = new ModuleRegistry();
-    tiny::host::testing::LoadInto(*r, TEST_MODULE_SO);
-    tiny::host::testing::LoadInto(*r, COMMON_MODULE_SO);
+    tiny::test::LoadInto(*r, TEST_MODULE_SO);
+    tiny::test::LoadInto(*r, COMMON_MODULE_SO);
     return r;
   }();
   return *registry;

@@ -2,18 +2,20 @@
 // records its answer, and a registry with the real plugins loaded.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 
 #include "host/runtime/call.h"
 #include "host/runtime/host_api.h"
 #include "host/loader/module_registry.h"
 #include "host/loader/plugin_loader.h"
 
-namespace tiny::host::testing {
+namespace tiny::test {
 
 struct Answer {
   int32_t status = TINY_STATUS_OK;
@@ -38,7 +40,7 @@ class RecordingCall final : public tiny_call {
     }
   };
 
-  explicit RecordingCall(CallContext ctx = {}) : tiny_call(std::move(ctx)), state(std::make_shared<State>()) {}
+  explicit RecordingCall(host::CallContext ctx = {}) : tiny_call(std::move(ctx)), state(std::make_shared<State>()) {}
   std::shared_ptr<State> state;
 
  private:
@@ -52,8 +54,8 @@ class RecordingCall final : public tiny_call {
 };
 
 // Loads the plugins once per test binary (libraries stay loaded anyway).
-inline void LoadInto(ModuleRegistry& registry, const std::string& path) {
-  registry.Add(LoadPlugin(path, HostApi()), /*served=*/true);
+inline void LoadInto(host::ModuleRegistry& registry, const std::string& path) {
+  registry.Add(host::LoadPlugin(path, host::HostApi()), /*served=*/true);
 }
 
-}  // namespace tiny::host::testing
+}  // namespace tiny::test

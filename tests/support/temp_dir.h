@@ -10,7 +10,7 @@
 #include <stdexcept>
 #include <string>
 
-namespace tiny::host::testing {
+namespace tiny::test {
 
 class TempDir {
  public:
@@ -37,9 +37,15 @@ class TempDir {
     if (!out) throw std::runtime_error("cannot write " + file);
     return file;
   }
+  // Copies the file `from` into the directory (same name); returns the copy's path.
+  std::string Copy(const std::string& from) const {
+    std::filesystem::path to = path_ / std::filesystem::path(from).filename();
+    std::filesystem::copy_file(from, to);
+    return to.string();
+  }
 
  private:
   std::filesystem::path path_;
 };
 
-}  // namespace tiny::host::testing
+}  // namespace tiny::test

@@ -11,7 +11,7 @@
 #include <stdexcept>
 #include <string>
 
-namespace tiny::host::testing {
+namespace tiny::test {
 
 // One EC P-256 key and a certificate for it.
 class TestIdentity {
@@ -73,4 +73,4 @@ class TestIdentity {
   X509* cert_ = nullptr;
 };
 
-}  // namespace tiny::host::testing
+}  // namespace tiny::test
