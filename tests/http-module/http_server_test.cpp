@@ -252,7 +252,7 @@ TEST_CASE("http_server rejects a body over maxBodySize with 413 and keeps servin
   }
   // curl with Expect: 100-continue is refused before it sends the body
   // (curl sends the header for bodies over 1 MiB; it is also forced here).
-  tiny::host::testing::TempDir dir;
+  tiny::test::TempDir dir;
   std::string payload = dir.Write("payload", std::string(64 * 1024, 'c'));
   auto big = curl("-o /dev/null -w '%{http_code}' -H 'Expect: 100-continue' --data-binary @" + payload +
                   " http://127.0.0.1:" + std::to_string(port) + "/up");
