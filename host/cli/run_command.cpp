@@ -132,6 +132,7 @@ class Host {
   const RunOptions& o_;
   ModuleRegistry modules_;
   std::unique_ptr<TlsReloader> tls_;  // null: plaintext
+  std::unique_ptr<FlowWatcher> watcher_;  // from LoadFlows on
   std::unique_ptr<ClientPool> pool_;
   FlowSet flows_;  // the flows running now
   std::unique_ptr<Scheduler> scheduler_;
@@ -159,6 +160,10 @@ void Host::OpenClientPool() {
 }
 
 void Host::LoadFlows() {
+  // The watcher's first copy is taken before the files are read, so an
+  // edit made at any moment after is seen as a change (at worst one
+  // reload too many), never lost.
+  watcher_ = std::make_unique<FlowWatcher>(o_.flows);
   try {
     flows_ = tiny::host::LoadFlows(o_.flows, modules_, Reachable());
   } catch (const FlowError& e) {
@@ -198,10 +203,9 @@ void Host::Serve() {
 
 int Host::WaitForStop(const sigset_t& stop_signals) {
   if (o_.reload_interval.count() == 0) return WaitForSignal(stop_signals);
-  FlowWatcher watcher(o_.flows);
   int sig = 0;
   while ((sig = WaitForSignal(stop_signals, o_.reload_interval)) == 0)
-    if (watcher.Poll()) ReloadFlows();
+    if (watcher_->Poll()) ReloadFlows();
   return sig;
 }
 
