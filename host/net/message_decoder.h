@@ -27,6 +27,9 @@ struct DecodedSend {
 // else why not, in a few words. [thread: any]
 Result CheckJsonText(std::string_view data);
 inline bool IsJsonText(std::string_view data) { return CheckJsonText(data).ok(); }
+// What this thread's JSON checker holds now, in bytes (for tests: it gives
+// back what a large message took).
+size_t JsonCheckCapacity();
 
 // Decodes `msg`; the views in the result live as long as `msg`.
 DecodedSend DecodeSend(const tinysystems::module::v1::Message& msg);

@@ -4,6 +4,7 @@
 
 #include <doctest/doctest.h>
 
+#include <nlohmann/json.hpp>
 #include <string>
 
 namespace {
@@ -11,6 +12,7 @@ namespace {
 using tiny::host::CheckJsonText;
 using tiny::host::DecodeSend;
 using tiny::host::IsJsonText;
+using tiny::host::JsonCheckCapacity;
 using tinysystems::module::v1::Message;
 
 Message Make(const std::string& to, const std::string& data = "{}") {
@@ -128,4 +130,31 @@ TEST_CASE("nesting up to the limit is fine") {
   std::string ok(100, '[');
   ok += std::string(100, ']');
   CHECK(CheckJsonText(ok).ok());
+}
+
+TEST_CASE("the check agrees with the components' JSON reader on numbers") {
+  // nlohmann::json (what the SDK parses with) takes integers beyond 64 bits
+  // as doubles; simdjson alone refused them.
+  for (const char* big : {"123456789012345678901234567890", "18446744073709551616", "[-99999999999999999999999]",
+                          "{\"n\":1e-400}"}) {
+    CAPTURE(big);
+    CHECK(CheckJsonText(big).ok());
+    CHECK(nlohmann::json::parse(big, nullptr, false).is_discarded() == false);
+  }
+  // Neither takes a number beyond a double's range.
+  for (const char* huge : {"1e400", "[-1e400]"}) {
+    CAPTURE(huge);
+    CHECK_FALSE(CheckJsonText(huge).ok());
+    CHECK(nlohmann::json::parse(huge, nullptr, false).is_discarded());
+  }
+  CHECK_FALSE(CheckJsonText("[1e400, 12345678901234567890123]").ok());
+  CHECK_FALSE(CheckJsonText("[12345678901234567890123,]").ok());  // a big number does not excuse bad syntax
+}
+
+TEST_CASE("after a large message the checker gives its buffers back") {
+  std::string big = "[\"" + std::string(4 << 20, 'x') + "\"]";  // 4 MiB
+  CHECK(CheckJsonText(big).ok());
+  CHECK(JsonCheckCapacity() <= (1u << 20));
+  CHECK(CheckJsonText("{\"small\":1}").ok());
+  CHECK(JsonCheckCapacity() <= (1u << 20));
 }
