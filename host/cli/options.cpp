@@ -61,6 +61,7 @@ std::vector<std::string> SplitList(const std::vector<std::string>& items) {
 constexpr size_t kMaxMessageSize = 2147483647;
 constexpr size_t kMaxWorkerThreads = 1024;
 constexpr size_t kMaxInflight = 1000000;
+constexpr size_t kMaxFanout = size_t{1} << 32;
 
 // A flag's value as an error line shows it: cut to 64 bytes.
 std::string Shown(std::string_view text) {
@@ -149,6 +150,7 @@ po::options_description RunDescription(RunOptions& o) {
       ("keepalive-min-time", po::value<std::string>()->default_value("5s"), "server: minimum ping interval accepted")
       ("max-message-size", po::value<std::string>()->default_value("4MiB"), "largest message, both ways")
       ("max-inflight", po::value<size_t>(&o.max_inflight)->default_value(o.max_inflight), "concurrent Send calls before RESOURCE_EXHAUSTED")
+      ("max-fanout", po::value<size_t>(&o.max_fanout)->default_value(o.max_fanout), "edge deliveries one message may cause on this host before FAILED_PRECONDITION")
       ("worker-threads", po::value<size_t>(&o.worker_threads)->default_value(o.worker_threads), "threads for blocking components")
       ("reload-interval", po::value<std::string>()->default_value("1s"), "flow file poll interval (0: off)")
       ("check", po::bool_switch(&o.check_only), "load plugins and validate flows, then exit")
@@ -333,6 +335,9 @@ Options ParseOptions(int argc, const char* const argv[], const std::map<std::str
     if (o.worker_threads == 0 || o.worker_threads > kMaxWorkerThreads)
       throw UsageError("--worker-threads: " + std::to_string(o.worker_threads) + " is out of range (1.." +
                        std::to_string(kMaxWorkerThreads) + ")");
+    if (o.max_fanout == 0 || o.max_fanout > kMaxFanout)
+      throw UsageError("--max-fanout: " + std::to_string(o.max_fanout) + " is out of range (1.." +
+                       std::to_string(kMaxFanout) + ")");
     if (o.max_inflight == 0 || o.max_inflight > kMaxInflight)
       throw UsageError("--max-inflight: " + std::to_string(o.max_inflight) + " is out of range (1.." +
                        std::to_string(kMaxInflight) + ")");

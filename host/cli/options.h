@@ -41,6 +41,7 @@ struct RunOptions {
   std::chrono::milliseconds reload_interval{1000};
   size_t max_message_size = 4 * 1024 * 1024;
   size_t max_inflight = 10000;
+  size_t max_fanout = 65536;  // edge deliveries one message may cause on a host
   size_t worker_threads = 8;
   bool check_only = false;
 };

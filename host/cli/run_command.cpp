@@ -13,6 +13,7 @@
 #include "host/base/log.h"
 #include "host/cli/commands.h"
 #include "host/cli/startup_error.h"
+#include "host/flow/cycles.h"
 #include "host/flow/flow_watcher.h"
 #include "host/loader/plugin_set.h"
 #include "host/net/client_pool.h"
@@ -102,6 +103,7 @@ SchedulerOptions SchedulerOptionsFrom(const RunOptions& o) {
   SchedulerOptions s;
   s.worker_threads = o.worker_threads;
   s.default_deadline = o.default_deadline;
+  s.max_fanout = o.max_fanout;
   return s;
 }
 
@@ -169,6 +171,13 @@ void Host::LoadFlows() {
   } catch (const FlowError& e) {
     throw StartupError(2, e.lines());
   }
+  // --check prints them (a person reads it); run logs them.
+  for (const auto& line : CycleWarnings(flows_)) {
+    if (o_.check_only)
+      std::cerr << "tinyhost: warning: " << line << "\n";
+    else
+      spdlog::warn("flow cycle: {}", line);
+  }
 }
 
 int Host::ReportCheck() const {
@@ -212,6 +221,7 @@ int Host::WaitForStop(const sigset_t& stop_signals) {
 void Host::ReloadFlows() {
   try {
     FlowSet next = tiny::host::LoadFlows(o_.flows, modules_, Reachable());
+    for (const auto& line : CycleWarnings(next)) spdlog::warn("flow cycle: {}", line);
     auto errors = scheduler_->Reconcile(next);
     if (errors.empty()) {
       flows_ = std::move(next);

@@ -28,6 +28,9 @@ struct CallContext {
   // Trace ids and other pass-through metadata (never `hop`); shared, since
   // every hop of one message carries the same map.
   std::shared_ptr<const std::map<std::string, std::string>> metadata;
+  // Deliveries along edges caused by one message on this host so far,
+  // shared by every hop it causes (--max-fanout); null until its first emit.
+  std::shared_ptr<std::atomic<uint64_t>> deliveries;
 
   CallContext NextHop() const {
     CallContext next = *this;

@@ -124,6 +124,17 @@ void Scheduler::Emit(Node& from, const tiny_call* cause, std::string_view port, 
     } else {
       ctx.deadline = Clock::now() + options_.default_deadline;
     }
+    if (!ctx.deliveries) ctx.deliveries = std::make_shared<std::atomic<uint64_t>>(0);
+    // A cycle that branches doubles its deliveries on every turn, long
+    // before the hop limit: one message gets a budget of edge deliveries.
+    if (ctx.deliveries->fetch_add(routes->size(), std::memory_order_relaxed) + routes->size() >
+        options_.max_fanout) {
+      std::string why = "more than " + std::to_string(options_.max_fanout) + " deliveries from one message at " +
+                        from.name + "." + std::string(port) + ": the flow's cycles branch (--max-fanout)";
+      handed = true;
+      Answer(done, user, TINY_STATUS_FAILED_PRECONDITION, why);
+      return;
+    }
     if (ctx.hop >= kHopLimit) {
       std::string why = "hop limit " + std::to_string(kHopLimit) + " exceeded at " + from.name + "." +
                         std::string(port) + ": the flow has a cycle";

@@ -33,6 +33,7 @@ struct SchedulerOptions {
   size_t dispatch_threads = 2;       // for deliveries past the inline depth
   size_t worker_threads = 8;         // for components declared blocking
   int max_inline_depth = 32;         // nested inline deliveries per thread
+  uint64_t max_fanout = 65536;       // edge deliveries one message may cause on this host
   std::chrono::milliseconds default_deadline{30000};
 };
 

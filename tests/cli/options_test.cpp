@@ -290,6 +290,9 @@ TEST_CASE("run: each usage error is one line naming the input") {
   CHECK(ErrorOf({"run", "--flow", "f", "--worker-threads", "5000"}) ==
         "--worker-threads: 5000 is out of range (1..1024)");
   CHECK(ErrorOf({"run", "--flow", "f", "--max-inflight", "0"}) == "--max-inflight: 0 is out of range (1..1000000)");
+  CHECK(ErrorOf({"run", "--flow", "f", "--max-fanout", "0"}) == "--max-fanout: 0 is out of range (1..4294967296)");
+  CHECK(Parse({"run", "--flow", "f"}).run.max_fanout == 65536u);
+  CHECK(Parse({"run", "--flow", "f", "--max-fanout", "100"}).run.max_fanout == 100u);
   CHECK(ErrorOf({"run", "--flow", "f", "--log-level", "loud"}) ==
         "--log-level: unknown level 'loud' (trace, debug, info, warn, error, off)");
   CHECK(ErrorOf({"run", "--flow", "f", "--log-format", "xml"}) == "--log-format: unknown format 'xml' (text, json)");

@@ -308,3 +308,17 @@ nodes:
   CHECK(answered.load());
   CHECK(host.scheduler.root_emits() == 0);
 }
+
+TEST_CASE("a cycle that branches ends at --max-fanout deliveries, long before the hop limit") {
+  SchedulerOptions options;
+  options.max_fanout = 1000;
+  Host host(R"(
+nodes:
+  - {name: twice, module: test-module, component: relay, edges: [{port: out, to: twice.in}, {port: out, to: twice.in}]}
+)",
+            options);
+  // Without the budget: 2^256 deliveries before the hop limit.
+  Answer a = host.Send("twice", "in", "{}");
+  CHECK(a.status == TINY_STATUS_FAILED_PRECONDITION);
+  CHECK(a.error.find("more than 1000 deliveries from one message at twice.out") != std::string::npos);
+}
