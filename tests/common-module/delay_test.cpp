@@ -103,12 +103,13 @@ TEST_CASE("delay: destroy answers the held messages and emits nothing") {
 }
 
 TEST_CASE("delay: settings are validated") {
+  CHECK(settings_error("delay", {{"delay", -1}}) ==
+        "setting 'delay': must be an integer number of milliseconds from 0 to 86400000, got -1");
+  CHECK(contains(settings_error("delay", {{"delay", "1s"}}), "setting 'delay': must be an integer"));
+  CHECK(contains(settings_error("delay", {{"delay", 1.5}}), "setting 'delay': must be an integer"));
+  CHECK(contains(settings_error("delay", {{"delay", 1e12}}), "setting 'delay': must be an integer"));
+  CHECK(contains(settings_error("delay", {{"maxPending", 0}}), "setting 'maxPending'"));
   Harness h(tiny_plugin_entry, "delay");
-  CHECK(contains(h.configure({{"delay", -1}}).error, "delay must be an integer"));
-  CHECK(contains(h.configure({{"delay", "1s"}}).error, "delay must be an integer"));
-  CHECK(contains(h.configure({{"delay", 1.5}}).error, "delay must be an integer"));
-  CHECK(contains(h.configure({{"delay", 1e12}}).error, "delay must be an integer"));
-  CHECK(contains(h.configure({{"maxPending", 0}}).error, "maxPending"));
   CHECK(h.configure({{"delay", 250.0}}).ok());  // an integral float is fine
 }
 

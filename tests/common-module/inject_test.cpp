@@ -37,13 +37,12 @@ TEST_CASE("inject: onStart emits once after the settings were answered") {
 }
 
 TEST_CASE("inject: bad control and settings are rejected") {
+  CHECK(settings_error("inject", {{"onStart", "yes"}}) == "setting 'onStart': must be true or false, got \"yes\"");
   Harness h(tiny_plugin_entry, "inject");
-  CHECK(contains(h.configure({{"onStart", "yes"}}).error, "onStart"));
   REQUIRE(h.configure().ok());
   CHECK(contains(error_of(h.send("_control", {{"inject", "yes"}})), "{\"inject\": true}"));
   CHECK(contains(error_of(h.send("_control", {{"start", true}})), "{\"inject\": true}"));
   CHECK(contains(error_of(h.send("_control", 1)), "{\"inject\": true}"));
-  CHECK(contains(error_of(h.send("in", {{"inject", true}})), "{\"inject\": true}"));
   auto raw = h.send_raw("_control", "[");
   REQUIRE(raw->done());
   CHECK_FALSE(raw->result().error.empty());

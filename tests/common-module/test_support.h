@@ -6,6 +6,7 @@
 
 #include <functional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -40,6 +41,14 @@ inline std::string error_of(const std::optional<Result>& r) {
   CHECK(r->status == TINY_STATUS_OK);
   CHECK_FALSE(r->error.empty());
   return r->error;
+}
+
+// The error a new node of `component` answers to `settings` (a node gets
+// its settings once, so each check needs its own). No other Harness may
+// live meanwhile.
+inline std::string settings_error(std::string_view component, const Json& settings) {
+  Harness h(tiny_plugin_entry, component);
+  return h.configure(settings).error;
 }
 
 inline bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }

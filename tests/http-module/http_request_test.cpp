@@ -254,12 +254,12 @@ TEST_CASE("http_request fails open calls when destroyed mid-flight") {
 TEST_CASE("http_request validates its settings") {
   {
     Harness h(tiny_plugin_entry, "http_request");
-    CHECK(h.configure({{"maxResponseSize", -1}}).error.find("maxResponseSize") == 0);
+    CHECK(h.configure({{"maxResponseSize", -1}}).error.find("setting 'maxResponseSize': must be an integer") == 0);
   }
   {
     Harness h(tiny_plugin_entry, "http_request");
     CHECK(h.configure({{"caFile", "/nonexistent/ca.pem"}}).error.find("cannot load caFile") == 0);
   }
   Harness h(tiny_plugin_entry, "http_request");
-  CHECK(h.configure({{"enableErrorPort", "yes"}}).error.find("enableErrorPort must be true or false") == 0);
+  CHECK(h.configure({{"enableErrorPort", "yes"}}).error == "setting 'enableErrorPort': must be true or false, got \"yes\"");
 }

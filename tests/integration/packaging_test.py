@@ -103,7 +103,8 @@ class InstallTreeTest(unittest.TestCase):
         inst = self.inst
         self.assertTrue(os.access(inst.bin(), os.X_OK), inst.bin())
         self.assertEqual(sorted(f for f in os.listdir(inst.plugin_dir()) if f.endswith(".so")), built_plugins())
-        for header in ("plugin.h", "plugin.hpp", "testing.hpp"):
+        for header in ("plugin.h", "plugin.hpp", "settings.hpp", "testing.hpp", "detail/host.hpp",
+                       "detail/component.hpp", "detail/trampolines.hpp", "detail/module.hpp"):
             self.assertTrue(os.path.isfile(inst.path(inst.includedir, "tiny", header)), header)
         for f in ("TinyPluginApiConfig.cmake", "TinyPluginApiConfigVersion.cmake", "TinyPluginApiTargets.cmake",
                   "TinyPluginApi.cmake", "exports.map"):

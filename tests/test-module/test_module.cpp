@@ -46,10 +46,7 @@ class Sleepy final : public tiny::Component {
 class Asker final : public tiny::Component {
  public:
   tiny::Reply on_message(tiny::Message& msg) override {
-    tiny::Result r = emit_wait("out", msg.json(), msg.cause());
-    if (r.status != TINY_STATUS_OK) return tiny::Reply::error(r.status, r.error);
-    if (!r.error.empty()) return tiny::Reply::error(r.error);
-    return tiny::Reply::raw(r.data);
+    return emit_wait("out", msg.json(), msg.cause());  // the downstream answer as it stands
   }
 };
 
@@ -63,7 +60,7 @@ class Never final : public tiny::Component {
   }
   void on_destroy() override {
     std::lock_guard<std::mutex> lock(mu_);
-    for (auto& call : held_) call.fail("node destroyed");
+    for (auto& call : held_) call.complete(tiny::Reply::error("node destroyed"));
     held_.clear();
   }
 

@@ -6,6 +6,7 @@
 // the node downstream of `out` (a forward), so `tinyhost send` shows what
 // the rest of the flow made of the greeting.
 #include <tiny/plugin.hpp>
+#include <tiny/settings.hpp>
 
 #include <string>
 
@@ -13,13 +14,13 @@ namespace {
 
 class Greeter final : public tiny::Component {
  public:
-  // Runs once, before any message: a changed setting re-creates the node.
+  // Runs once, before any message: a changed setting re-creates the node,
+  // so greeting_ needs no lock.
   tiny::Reply on_settings(const tiny::Json& settings) override {
-    const tiny::Json& greeting = settings.at("greeting");
-    if (!greeting.is_string() || greeting.get_ref<const std::string&>().empty())
-      return tiny::Reply::error("greeting: expected a non-empty string");
-    greeting_ = greeting.get<std::string>();
-    return tiny::Reply::empty();
+    tiny::SettingsReader in(settings);
+    greeting_ = in.string("greeting");  // "setting 'greeting': must be a string, got 42"
+    if (in.ok() && greeting_.empty()) in.fail("greeting", "must not be empty");
+    return in.reply();
   }
 
   // May run concurrently on one instance: reads only greeting_, which is

@@ -32,10 +32,21 @@ TEST_CASE("greeter uses its default greeting") {
   CHECK(h.emitted()[0].data == Json{{"text", "Hello, Bob!"}});
 }
 
-TEST_CASE("greeter rejects bad settings and bad input with errors, not crashes") {
+TEST_CASE("greeter rejects bad settings with errors that name the setting") {
+  {
+    Harness h(tiny_plugin_entry, "greeter");
+    CHECK(h.configure({{"greting", "typo"}}).error == "unknown setting: greting");  // as the host refuses it
+  }
+  {
+    Harness h(tiny_plugin_entry, "greeter");  // a node gets its settings once
+    CHECK(h.configure({{"greeting", 42}}).error == "setting 'greeting': must be a string, got 42");
+  }
   Harness h(tiny_plugin_entry, "greeter");
-  CHECK_FALSE(h.configure({{"greting", "typo"}}).ok());  // unknown key
-  CHECK_FALSE(h.configure({{"greeting", 42}}).ok());
+  CHECK(h.configure({{"greeting", ""}}).error == "setting 'greeting': must not be empty");
+}
+
+TEST_CASE("greeter answers bad input with an error, not a crash") {
+  Harness h(tiny_plugin_entry, "greeter");
   REQUIRE(h.configure().ok());
   auto r = h.send("in", {{"nom", "x"}});
   REQUIRE(r);

@@ -12,11 +12,18 @@
 //
 // One Harness at a time per process (the SDK keeps one host table).
 //
-// As strict as a host where a component can get things wrong: an emit on a
-// port the component does not declare as an output is answered NOT_FOUND
-// (and not recorded), an emit whose data is not JSON is answered INTERNAL,
-// and an answer whose data is not JSON becomes INTERNAL, with the host's
-// messages. (It does not enforce the message size limit.)
+// As strict as a host, with the host's messages, so a component may rely on
+// what a host guarantees and a test sees what a host would answer:
+//  - a send to a port the component does not declare as an input (also
+//    `_settings`: only configure() delivers it) is answered NOT_FOUND
+//    without reaching the component;
+//  - settings arrive once: a second configure() throws std::logic_error
+//    (a host recreates the node for new settings; make a new Harness);
+//  - an emit on a port the component does not declare as an output is
+//    answered NOT_FOUND (and not recorded), an emit whose data is not JSON
+//    is answered INTERNAL, and an answer whose data is not JSON becomes
+//    INTERNAL.
+// (It does not enforce the message size limit.)
 #ifndef TINY_TESTING_HPP
 #define TINY_TESTING_HPP
 
@@ -115,7 +122,9 @@ class Harness {
   const tiny_component& descriptor() const { return *desc_; }
 
   // Overlays `settings` on the declared defaults, rejects unknown keys as
-  // the host does, and delivers the result on `_settings`.
+  // the host does (without delivering anything), and delivers the result
+  // on `_settings`. Settings are delivered once per node: a second
+  // delivery throws std::logic_error.
   Result configure(const Json& settings = Json::object()) {
     Json merged = desc_->default_settings_json ? Json::parse(desc_->default_settings_json) : Json::object();
     if (merged.is_null()) merged = Json::object();
@@ -123,7 +132,12 @@ class Harness {
       if (!merged.contains(key)) return Result::failure("unknown setting: " + key);
       merged[key] = value;
     }
-    auto call = send_async("_settings", merged);
+    if (configured_)
+      throw std::logic_error("node '" + node_name_ +
+                             "' already has its settings: a host delivers them once and recreates the node "
+                             "for new ones, so use a new Harness");
+    configured_ = true;
+    auto call = deliver("_settings", merged.dump());
     if (!call->done()) return Result{TINY_STATUS_INTERNAL, {}, "_settings was not answered synchronously"};
     return call->result();
   }
@@ -135,16 +149,17 @@ class Harness {
     if (!call->done()) return std::nullopt;
     return call->result();
   }
+  // A port the component does not declare as an input is answered
+  // NOT_FOUND, as a host answers it, and the component is not called.
   std::shared_ptr<PendingCall> send_raw(std::string_view port, std::string_view data, uint32_t hop = 0) {
-    auto call = std::make_shared<PendingCall>();
-    call->hop = hop;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      open_calls_.push_back(call);
+    if (!declares(TINY_PORT_IN, port)) {
+      auto refused = std::make_shared<PendingCall>();
+      std::string message = "node '" + node_name_ + "' has no input port '" + std::string(port) + "'";
+      tiny_result r{TINY_STATUS_NOT_FOUND, {}, detail::view(message)};
+      complete_cb(reinterpret_cast<tiny_call*>(refused.get()), &r);
+      return refused;
     }
-    std::string port_z(port);
-    desc_->handle(instance_, reinterpret_cast<tiny_call*>(call.get()), port_z.c_str(), detail::view(data));
-    return call;
+    return deliver(port, data, hop);
   }
   std::shared_ptr<PendingCall> send_async(std::string_view port, const Json& data) {
     return send_raw(port, data.is_null() ? std::string() : data.dump());
@@ -291,10 +306,12 @@ class Harness {
   static bool is_json(std::string_view text) {
     return text.empty() || !Json::parse(text, nullptr, /*allow_exceptions=*/false).is_discarded();
   }
-  bool declares_output(std::string_view port) const {
+  // Whether the component declares `port` in `direction`; a declared name
+  // ending in `*` stands for a family (out_* matches out_a).
+  bool declares(int32_t direction, std::string_view port) const {
     for (uint32_t i = 0; i < desc_->port_count; ++i) {
       const tiny_port& p = desc_->ports[i];
-      if (p.direction != TINY_PORT_OUT) continue;
+      if (p.direction != direction) continue;
       std::string_view name = p.name;
       if (name == port) return true;
       if (!name.empty() && name.back() == '*' && port.substr(0, name.size() - 1) == name.substr(0, name.size() - 1) &&
@@ -302,6 +319,19 @@ class Harness {
         return true;
     }
     return false;
+  }
+
+  // Calls the component's handle with a new PendingCall.
+  std::shared_ptr<PendingCall> deliver(std::string_view port, std::string_view data, uint32_t hop = 0) {
+    auto call = std::make_shared<PendingCall>();
+    call->hop = hop;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      open_calls_.push_back(call);
+    }
+    std::string port_z(port);
+    desc_->handle(instance_, reinterpret_cast<tiny_call*>(call.get()), port_z.c_str(), detail::view(data));
+    return call;
   }
 
   static void complete_cb(tiny_call* call, const tiny_result* r) {
@@ -325,7 +355,7 @@ class Harness {
       tiny_result r{status, {}, detail::view(message)};
       if (done) done(user, &r);
     };
-    if (!h.declares_output(port))
+    if (!h.declares(TINY_PORT_OUT, port))
       return refuse(TINY_STATUS_NOT_FOUND, "node '" + h.node_name_ + "' has no output port '" + port + "'");
     Emitted e;
     e.port = port;
@@ -396,6 +426,7 @@ class Harness {
   std::string node_name_;
   const tiny_component* desc_ = nullptr;
   tiny_instance* instance_ = nullptr;
+  bool configured_ = false;  // _settings delivered
 
   mutable std::mutex mu_;  // guards everything below
   std::condition_variable changed_;

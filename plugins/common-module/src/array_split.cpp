@@ -10,7 +10,6 @@
 
 #include "components.h"
 #include "emit_gate.h"
-#include "json_input.h"
 
 namespace common_module {
 namespace {
@@ -32,14 +31,14 @@ struct SplitJob {
 class ArraySplit final : public tiny::Component {
  public:
   tiny::Reply on_message(tiny::Message& msg) override {
-    if (msg.port() != "in") return tiny::Reply::error("array_split has no input port " + std::string(msg.port()));
-    auto body = parse_body(msg.data());
-    if (!body || !body->is_object()) return tiny::Reply::error("in expects an object {context, array}");
-    auto array = body->find("array");
-    if (array == body->end() || !array->is_array()) return tiny::Reply::error("array must be an array");
+    // An owned parse, not msg.json(): the items move into the job.
+    tiny::Json body = tiny::Json::parse(msg.data(), nullptr, /*allow_exceptions=*/false);
+    if (!body.is_object()) return tiny::Reply::error("in expects an object {context, array}");
+    auto array = body.find("array");
+    if (array == body.end() || !array->is_array()) return tiny::Reply::error("array must be an array");
     if (array->empty()) return tiny::Reply::empty();
     auto job = std::make_shared<SplitJob>();
-    job->context = body->value("context", tiny::Json());
+    job->context = body.value("context", tiny::Json());
     job->items = std::move(*array);
     job->call = msg.defer();
     step(job, std::nullopt);
@@ -71,7 +70,7 @@ class ArraySplit final : public tiny::Component {
         tiny::Result result = job->failure ? *job->failure : tiny::Result::raw(std::move(job->last_answer));
         job->pumping = false;
         lock.unlock();
-        job->call.complete(result);
+        job->call.complete(result);  // the first failure, or the last answer
         return;
       }
       size_t index = job->next++;

@@ -4,9 +4,10 @@
 // an error reply (back-pressure instead of an unbounded queue).
 #include <mutex>
 
+#include <tiny/settings.hpp>
+
 #include "components.h"
 #include "emit_gate.h"
-#include "json_input.h"
 
 namespace common_module {
 namespace {
@@ -16,16 +17,13 @@ constexpr int64_t kMaxConcurrencyLimit = 1'000'000;
 class Async final : public tiny::Component {
  public:
   tiny::Reply on_settings(const tiny::Json& s) override {
-    auto max = integer_in(s.at("maxConcurrency"), 1, kMaxConcurrencyLimit);
-    if (!max) return tiny::Reply::error(integer_error("maxConcurrency", 1, kMaxConcurrencyLimit, s.at("maxConcurrency")));
-    std::lock_guard<std::mutex> lock(mu_);
-    max_in_flight_ = static_cast<size_t>(*max);
-    return tiny::Reply::empty();
+    tiny::SettingsReader in(s);
+    max_in_flight_ = static_cast<size_t>(in.integer("maxConcurrency", 1, kMaxConcurrencyLimit));
+    return in.reply();
   }
 
   tiny::Reply on_message(tiny::Message& msg) override {
-    if (msg.port() != "in") return tiny::Reply::error("async has no input port " + std::string(msg.port()));
-    if (!is_json(msg.data())) return tiny::Reply::error("in expects JSON");
+    if (!msg.is_json()) return tiny::Reply::error("in expects JSON");
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (in_flight_ >= max_in_flight_)
@@ -56,9 +54,9 @@ class Async final : public tiny::Component {
   }
 
   EmitGate gate_;  // the node handle is live (for logging from late answers)
+  size_t max_in_flight_ = 100;  // a setting: fixed before the first message
 
-  std::mutex mu_;  // guards everything below
-  size_t max_in_flight_ = 100;
+  std::mutex mu_;  // guards in_flight_
   size_t in_flight_ = 0;
 };
 

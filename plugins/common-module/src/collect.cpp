@@ -9,8 +9,9 @@
 #include <string>
 #include <unordered_map>
 
+#include <tiny/settings.hpp>
+
 #include "components.h"
-#include "json_input.h"
 
 namespace common_module {
 namespace {
@@ -31,28 +32,25 @@ struct Group {
 class Collect final : public tiny::Component {
  public:
   tiny::Reply on_settings(const tiny::Json& s) override {
-    auto timeout = integer_in(s.at("timeout"), 0, kMaxTimeoutMs);
-    if (!timeout) return tiny::Reply::error(integer_error("timeout", 0, kMaxTimeoutMs, s.at("timeout"), "milliseconds"));
-    auto max_groups = integer_in(s.at("maxGroups"), 1, kMaxGroupsLimit);
-    if (!max_groups) return tiny::Reply::error(integer_error("maxGroups", 1, kMaxGroupsLimit, s.at("maxGroups")));
-    std::lock_guard<std::mutex> lock(mu_);
-    timeout_ms_ = static_cast<uint64_t>(*timeout);
-    max_groups_ = static_cast<size_t>(*max_groups);
-    return tiny::Reply::empty();
+    tiny::SettingsReader in(s);
+    timeout_ms_ = static_cast<uint64_t>(in.integer("timeout", 0, kMaxTimeoutMs, "milliseconds"));
+    max_groups_ = static_cast<size_t>(in.integer("maxGroups", 1, kMaxGroupsLimit));
+    return in.reply();
   }
 
   tiny::Reply on_message(tiny::Message& msg) override {
-    if (msg.port() != "item") return tiny::Reply::error("collect has no input port " + std::string(msg.port()));
-    auto body = parse_body(msg.data());
+    const tiny::Json* body = msg.try_json();
     if (!body || !body->is_object())
       return tiny::Reply::error("item expects an object {context, groupKey, index, total, item}");
     auto key = body->find("groupKey");
     if (key == body->end() || key->is_null() || key->is_structured())
       return tiny::Reply::error("groupKey must be a string, number or boolean");
-    auto total = body->contains("total") ? integer_in(body->at("total"), 1, kMaxTotal) : std::nullopt;
-    if (!total) return tiny::Reply::error(integer_error("total", 1, kMaxTotal, body->value("total", tiny::Json())));
-    auto index = body->contains("index") ? integer_in(body->at("index"), 0, *total - 1) : std::nullopt;
-    if (!index) return tiny::Reply::error(integer_error("index", 0, *total - 1, body->value("index", tiny::Json())));
+    tiny::Json given_total = body->value("total", tiny::Json());
+    auto total = tiny::integer_in(given_total, 1, kMaxTotal);
+    if (!total) return tiny::Reply::error("total " + tiny::integer_rule(1, kMaxTotal, given_total));
+    tiny::Json given_index = body->value("index", tiny::Json());
+    auto index = tiny::integer_in(given_index, 0, *total - 1);
+    if (!index) return tiny::Reply::error("index " + tiny::integer_rule(0, *total - 1, given_index));
 
     std::string map_key = key->dump();
     tiny::Json response;
@@ -126,9 +124,11 @@ class Collect final : public tiny::Component {
     emit("error", report);
   }
 
-  std::mutex mu_;  // guards everything below
+  // Settings: fixed before the first message.
   uint64_t timeout_ms_ = 10000;
   size_t max_groups_ = 1000;
+
+  std::mutex mu_;  // guards everything below
   uint64_t next_group_id_ = 0;
   std::unordered_map<std::string, Group> groups_;  // by groupKey as JSON text
 };

@@ -8,6 +8,8 @@
 #include <mutex>
 #include <optional>
 
+#include <tiny/settings.hpp>
+
 #include "components.h"
 #include "cron_schedule.h"
 
@@ -30,32 +32,26 @@ int64_t floor_seconds(int64_t ms) { return ms / 1000 - (ms % 1000 < 0 ? 1 : 0); 
 class Cron final : public tiny::Component {
  public:
   tiny::Reply on_settings(const tiny::Json& s) override {
-    const tiny::Json& text = s.at("schedule");
-    if (!text.is_string()) return tiny::Reply::error("schedule must be a string such as \"*/5 * * * *\"");
-    std::optional<CronSchedule> schedule;
+    tiny::SettingsReader in(s);
+    const tiny::Json& text = in.value("schedule");
+    context_ = in.value("context").dump();
+    if (!in.ok()) return in.reply();
+    if (!text.is_string()) return tiny::Reply::error("setting 'schedule': must be a string such as \"*/5 * * * *\"");
     try {
-      schedule = CronSchedule::Parse(text.get_ref<const std::string&>());
+      schedule_ = CronSchedule::Parse(text.get_ref<const std::string&>());
     } catch (const std::invalid_argument& e) {
-      return tiny::Reply::error(e.what());
+      return tiny::Reply::error(std::string("setting 'schedule': ") + e.what());
     }
     int64_t now = now_ms();
-    std::optional<int64_t> due = schedule->NextAfter(floor_seconds(now));
-    if (!due) return tiny::Reply::error("schedule " + text.dump() + " never matches a date");
-    tiny::TimerId old_timer;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      schedule_ = *schedule;
-      context_ = s.at("context").dump();
-      old_timer = timer_;
-      arm_locked(*due, now);
-    }
-    cancel_timer(old_timer);  // a timer of the previous settings
+    std::optional<int64_t> due = schedule_->NextAfter(floor_seconds(now));
+    if (!due) return tiny::Reply::error("setting 'schedule': " + text.dump() + " never matches a date");
+    std::lock_guard<std::mutex> lock(mu_);  // the timer may fire before arm_locked returns
+    arm_locked(*due, now);
     return tiny::Reply::empty();
   }
 
-  tiny::Reply on_message(tiny::Message& msg) override {
-    return tiny::Reply::error("cron has no input port " + std::string(msg.port()));
-  }
+  // cron declares no input port: the host delivers nothing here.
+  tiny::Reply on_message(tiny::Message&) override { return tiny::Reply::empty(); }
 
  private:
   // Sleeps toward `due_s` (epoch seconds); the timer of an older arm is
@@ -71,7 +67,7 @@ class Cron final : public tiny::Component {
     std::string context;
     {
       std::lock_guard<std::mutex> lock(mu_);
-      if (generation != generation_ || !schedule_) return;
+      if (generation != generation_) return;
       int64_t now = now_ms();
       if (now < due_s_ * 1000) {  // an hour hop, or woken early
         arm_locked(due_s_, now);
@@ -89,9 +85,11 @@ class Cron final : public tiny::Component {
     emit_raw("out", context);
   }
 
-  std::mutex mu_;  // guards everything below
+  // Settings: fixed before the first timer is armed.
   std::optional<CronSchedule> schedule_;
   std::string context_ = "null";
+
+  std::mutex mu_;  // guards everything below
   int64_t due_s_ = 0;         // the minute the live timer leads to
   uint64_t generation_ = 0;   // identifies the live timer
   tiny::TimerId timer_ = 0;

@@ -24,7 +24,7 @@ const FieldSpec kFields[5] = {{"minute", 0, 59, nullptr},
                               {"day-of-week", 0, 7, kDayNames}};
 
 [[noreturn]] void fail(const FieldSpec& f, std::string_view field, const std::string& why) {
-  throw std::invalid_argument("schedule " + std::string(f.name) + " field \"" + std::string(field) + "\": " + why);
+  throw std::invalid_argument(std::string(f.name) + " field \"" + std::string(field) + "\": " + why);
 }
 
 int parse_value(const FieldSpec& f, std::string_view field, std::string_view v) {
@@ -94,7 +94,7 @@ std::string_view expand_macro(std::string_view text) {
   if (text == "@weekly") return "0 0 * * 0";
   if (text == "@daily" || text == "@midnight") return "0 0 * * *";
   if (text == "@hourly") return "0 * * * *";
-  throw std::invalid_argument("schedule macro \"" + std::string(text) +
+  throw std::invalid_argument("macro \"" + std::string(text) +
                               "\" is not one of @yearly @annually @monthly @weekly @daily @midnight @hourly");
 }
 
@@ -115,7 +115,7 @@ CronSchedule CronSchedule::Parse(std::string_view text) {
   }
   if (fields.size() == 1 && !fields[0].empty() && fields[0][0] == '@') return Parse(expand_macro(fields[0]));
   if (fields.size() != 5)
-    throw std::invalid_argument("schedule \"" + std::string(text) +
+    throw std::invalid_argument("\"" + std::string(text) +
                                 "\" must have 5 fields (minute hour day-of-month month day-of-week), got " +
                                 std::to_string(fields.size()));
   CronSchedule s;

@@ -22,7 +22,8 @@ namespace common_module {
 
 class CronSchedule {
  public:
-  // Throws std::invalid_argument naming the field and the value.
+  // Throws std::invalid_argument naming the field and the value (the
+  // caller names the setting: "setting 'schedule': minute field ...").
   static CronSchedule Parse(std::string_view text);
 
   // The first minute boundary strictly after `epoch_seconds` that matches,

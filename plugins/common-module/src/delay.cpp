@@ -1,11 +1,11 @@
 // delay: holds each message for `delay` ms (a host timer), then emits it
 // unchanged on `out` and answers with the downstream answer.
 #include <map>
-#include <memory>
 #include <mutex>
 
+#include <tiny/settings.hpp>
+
 #include "components.h"
-#include "json_input.h"
 
 namespace common_module {
 namespace {
@@ -16,21 +16,16 @@ constexpr int64_t kMaxPendingLimit = 1'000'000;
 class Delay final : public tiny::Component {
  public:
   tiny::Reply on_settings(const tiny::Json& s) override {
-    auto delay = integer_in(s.at("delay"), 0, kMaxDelayMs);
-    if (!delay) return tiny::Reply::error(integer_error("delay", 0, kMaxDelayMs, s.at("delay"), "milliseconds"));
-    auto max_pending = integer_in(s.at("maxPending"), 1, kMaxPendingLimit);
-    if (!max_pending) return tiny::Reply::error(integer_error("maxPending", 1, kMaxPendingLimit, s.at("maxPending")));
-    std::lock_guard<std::mutex> lock(mu_);
-    delay_ms_ = static_cast<uint64_t>(*delay);
-    max_pending_ = static_cast<size_t>(*max_pending);
-    return tiny::Reply::empty();
+    tiny::SettingsReader in(s);
+    delay_ms_ = static_cast<uint64_t>(in.integer("delay", 0, kMaxDelayMs, "milliseconds"));
+    max_pending_ = static_cast<size_t>(in.integer("maxPending", 1, kMaxPendingLimit));
+    return in.reply();
   }
 
   tiny::Reply on_message(tiny::Message& msg) override {
-    if (msg.port() != "in") return tiny::Reply::error("delay has no input port " + std::string(msg.port()));
-    if (!is_json(msg.data())) return tiny::Reply::error("in expects JSON");
-    std::lock_guard<std::mutex> lock(mu_);
+    if (!msg.is_json()) return tiny::Reply::error("in expects JSON");
     if (delay_ms_ == 0) return tiny::Reply::forward("out", msg);
+    std::lock_guard<std::mutex> lock(mu_);
     if (pending_.size() >= max_pending_)
       return tiny::Reply::error("delay holds " + std::to_string(pending_.size()) +
                                 " messages already (maxPending)");
@@ -47,7 +42,7 @@ class Delay final : public tiny::Component {
       std::lock_guard<std::mutex> lock(mu_);
       pending.swap(pending_);
     }
-    for (auto& [key, p] : pending) p.call.fail("node destroyed before the delay elapsed");
+    for (auto& [key, p] : pending) p.call.complete(tiny::Reply::error("node destroyed before the delay elapsed"));
   }
 
  private:
@@ -57,22 +52,22 @@ class Delay final : public tiny::Component {
   };
 
   void release(uint64_t key) {
-    auto call = std::make_shared<tiny::Call>();
-    std::string data;
+    Pending p;
     {
       std::lock_guard<std::mutex> lock(mu_);
       auto it = pending_.find(key);
       if (it == pending_.end()) return;  // answered by on_destroy
-      *call = std::move(it->second.call);
-      data = std::move(it->second.data);
+      p = std::move(it->second);
       pending_.erase(it);
     }
-    emit_raw("out", data, [call](tiny::Result r) { call->complete(r); }, call->handle());
+    p.call.complete(tiny::Reply::forward_raw("out", p.data));
   }
 
-  std::mutex mu_;  // guards everything below
+  // Settings: fixed before the first message.
   uint64_t delay_ms_ = 1000;
   size_t max_pending_ = 1000;
+
+  std::mutex mu_;  // guards everything below
   uint64_t next_key_ = 0;
   std::map<uint64_t, Pending> pending_;  // held messages by arrival key
 };

@@ -3,14 +3,15 @@
 // emits {context, groups: [{key, items}]} on `out`, groups in order of
 // first appearance, items in their original order. Items without the key
 // fall in the group whose key is null.
-#include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
 
+#include <tiny/settings.hpp>
+
 #include "components.h"
-#include "json_input.h"
 
 namespace common_module {
 namespace {
@@ -52,28 +53,22 @@ const tiny::Json* lookup(const tiny::Json& item, const std::vector<std::string>&
 class GroupBy final : public tiny::Component {
  public:
   tiny::Reply on_settings(const tiny::Json& s) override {
-    const tiny::Json& key = s.at("key");
-    if (!key.is_string()) return tiny::Reply::error("key must be a string (a dotted field path)");
-    if (!key.get_ref<const std::string&>().empty() && !split_path(key.get_ref<const std::string&>()))
-      return tiny::Reply::error("key " + key.dump() + " has an empty path segment");
-    std::lock_guard<std::mutex> lock(mu_);
-    key_ = key.get<std::string>();
-    return tiny::Reply::empty();
+    tiny::SettingsReader in(s);
+    key_ = in.string("key");
+    if (in.ok() && !key_.empty() && !split_path(key_)) in.fail("key", "\"" + key_ + "\" has an empty path segment");
+    return in.reply();
   }
 
   tiny::Reply on_message(tiny::Message& msg) override {
-    if (msg.port() != "in") return tiny::Reply::error("group_by has no input port " + std::string(msg.port()));
-    auto body = parse_body(msg.data());
-    if (!body || !body->is_object()) return tiny::Reply::error("in expects an object {context, array, key}");
-    auto array = body->find("array");
-    if (array == body->end() || !array->is_array()) return tiny::Reply::error("array must be an array");
-    std::string key;
-    if (auto k = body->find("key"); k != body->end() && !k->is_null()) {
+    // An owned parse, not msg.json(): the items move into the groups.
+    tiny::Json body = tiny::Json::parse(msg.data(), nullptr, /*allow_exceptions=*/false);
+    if (!body.is_object()) return tiny::Reply::error("in expects an object {context, array, key}");
+    auto array = body.find("array");
+    if (array == body.end() || !array->is_array()) return tiny::Reply::error("array must be an array");
+    std::string key = key_;
+    if (auto k = body.find("key"); k != body.end() && !k->is_null()) {
       if (!k->is_string()) return tiny::Reply::error("key must be a string (a dotted field path)");
       key = k->get<std::string>();
-    } else {
-      std::lock_guard<std::mutex> lock(mu_);
-      key = key_;
     }
     if (key.empty()) return tiny::Reply::error("no key: set the key setting or send one with the message");
     auto path = split_path(key);
@@ -88,12 +83,11 @@ class GroupBy final : public tiny::Component {
       if (inserted) groups.push_back({{"key", std::move(group_key)}, {"items", tiny::Json::array()}});
       groups[it->second]["items"].push_back(std::move(item));
     }
-    return tiny::Reply::forward("out", {{"context", body->value("context", tiny::Json())}, {"groups", std::move(groups)}});
+    return tiny::Reply::forward("out", {{"context", body.value("context", tiny::Json())}, {"groups", std::move(groups)}});
   }
 
  private:
-  std::mutex mu_;  // guards key_
-  std::string key_;
+  std::string key_;  // a setting: fixed before the first message
 };
 
 }  // namespace

@@ -8,8 +8,9 @@
 #include <mutex>
 #include <string>
 
+#include <tiny/settings.hpp>
+
 #include "components.h"
-#include "json_input.h"
 
 namespace common_module {
 namespace {
@@ -20,16 +21,15 @@ constexpr int64_t kMaxQueryLimit = 10'000;
 class Kv final : public tiny::Component {
  public:
   tiny::Reply on_settings(const tiny::Json& s) override {
-    auto max_records = integer_in(s.at("maxRecords"), 1, kMaxRecordsLimit);
-    if (!max_records) return tiny::Reply::error(integer_error("maxRecords", 1, kMaxRecordsLimit, s.at("maxRecords")));
-    std::lock_guard<std::mutex> lock(mu_);
-    max_records_ = static_cast<size_t>(*max_records);
-    return tiny::Reply::empty();
+    tiny::SettingsReader in(s);
+    max_records_ = static_cast<size_t>(in.integer("maxRecords", 1, kMaxRecordsLimit));
+    return in.reply();
   }
 
+  // The host delivers only the four declared ports.
   tiny::Reply on_message(tiny::Message& msg) override {
     std::string port(msg.port());
-    auto body = parse_body(msg.data());
+    const tiny::Json* body = msg.try_json();
     if (!body || !body->is_object()) return tiny::Reply::error(port + " expects an object with a context and a key");
     tiny::Json result;
     std::string error;
@@ -39,10 +39,8 @@ class Kv final : public tiny::Component {
       error = get(*body, result);
     else if (port == "delete")
       error = erase(*body, result);
-    else if (port == "query")
+    else  // query
       error = query(*body, result);
-    else
-      return tiny::Reply::error("kv has no input port " + port);
     if (!error.empty()) return tiny::Reply::error(error);
     result["op"] = port;
     result["context"] = body->value("context", tiny::Json());
@@ -50,10 +48,7 @@ class Kv final : public tiny::Component {
     auto call = std::make_shared<tiny::Call>(msg.defer());
     std::string text = result.dump();
     emit_raw("result", text, [call, text](tiny::Result r) {
-      if (r.empty())
-        call->reply_raw(text);
-      else
-        call->complete(r);
+      call->complete(r.empty() ? tiny::Reply::raw(text) : tiny::Reply(r));
     }, call->handle());
     return tiny::Reply::deferred();
   }
@@ -117,8 +112,8 @@ class Kv final : public tiny::Component {
     }
     int64_t limit = 100;
     if (auto l = body.find("limit"); l != body.end() && !l->is_null()) {
-      auto v = integer_in(*l, 1, kMaxQueryLimit);
-      if (!v) return integer_error("limit", 1, kMaxQueryLimit, *l);
+      auto v = tiny::integer_in(*l, 1, kMaxQueryLimit);
+      if (!v) return "limit " + tiny::integer_rule(1, kMaxQueryLimit, *l);
       limit = *v;
     }
     tiny::Json records = tiny::Json::array();
@@ -136,8 +131,9 @@ class Kv final : public tiny::Component {
     return {};
   }
 
-  std::mutex mu_;  // guards everything below
-  size_t max_records_ = 1000;
+  size_t max_records_ = 1000;  // a setting: fixed before the first message
+
+  std::mutex mu_;  // guards records_
   std::map<std::string, tiny::Json> records_;  // ordered, for prefix queries
 };
 

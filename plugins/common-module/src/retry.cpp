@@ -12,9 +12,10 @@
 #include <memory>
 #include <mutex>
 
+#include <tiny/settings.hpp>
+
 #include "components.h"
 #include "emit_gate.h"
-#include "json_input.h"
 
 namespace common_module {
 namespace {
@@ -35,7 +36,6 @@ struct RetryConfig {
 struct RetryJob {
   tiny::Call call;
   std::string data;
-  RetryConfig config;  // as when the message arrived
   int64_t attempts = 0;
 };
 
@@ -52,37 +52,19 @@ std::string describe_failure(const tiny::Result& r) {
 class Retry final : public tiny::Component {
  public:
   tiny::Reply on_settings(const tiny::Json& s) override {
-    RetryConfig c;
-    auto attempts = integer_in(s.at("maxAttempts"), 1, kMaxAttemptsLimit);
-    if (!attempts) return tiny::Reply::error(integer_error("maxAttempts", 1, kMaxAttemptsLimit, s.at("maxAttempts")));
-    auto backoff = integer_in(s.at("backoff"), 0, kMaxBackoffMs);
-    if (!backoff) return tiny::Reply::error(integer_error("backoff", 0, kMaxBackoffMs, s.at("backoff"), "milliseconds"));
-    auto max_backoff = integer_in(s.at("maxBackoff"), 0, kMaxBackoffMs);
-    if (!max_backoff)
-      return tiny::Reply::error(integer_error("maxBackoff", 0, kMaxBackoffMs, s.at("maxBackoff"), "milliseconds"));
-    const tiny::Json& multiplier = s.at("multiplier");
-    if (!multiplier.is_number() || !(multiplier.get<double>() >= 1.0 && multiplier.get<double>() <= 100.0))
-      return tiny::Reply::error("multiplier must be a number between 1 and 100, got " + describe(multiplier));
-    if (!s.at("enableErrorPort").is_boolean()) return tiny::Reply::error("enableErrorPort must be true or false");
-    c.max_attempts = *attempts;
-    c.backoff_ms = *backoff;
-    c.max_backoff_ms = *max_backoff;
-    c.multiplier = multiplier.get<double>();
-    c.error_port = s.at("enableErrorPort").get<bool>();
-    std::lock_guard<std::mutex> lock(mu_);
-    config_ = c;
-    return tiny::Reply::empty();
+    tiny::SettingsReader in(s);
+    config_.max_attempts = in.integer("maxAttempts", 1, kMaxAttemptsLimit);
+    config_.backoff_ms = in.integer("backoff", 0, kMaxBackoffMs, "milliseconds");
+    config_.multiplier = in.number("multiplier", 1, 100);
+    config_.max_backoff_ms = in.integer("maxBackoff", 0, kMaxBackoffMs, "milliseconds");
+    config_.error_port = in.boolean("enableErrorPort");
+    return in.reply();
   }
 
   tiny::Reply on_message(tiny::Message& msg) override {
-    if (msg.port() != "in") return tiny::Reply::error("retry has no input port " + std::string(msg.port()));
-    if (!is_json(msg.data())) return tiny::Reply::error("in expects JSON");
+    if (!msg.is_json()) return tiny::Reply::error("in expects JSON");
     auto job = std::make_shared<RetryJob>();
     job->data = std::string(msg.data());
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      job->config = config_;
-    }
     job->call = msg.defer();
     attempt(job);
     return tiny::Reply::deferred();
@@ -95,13 +77,13 @@ class Retry final : public tiny::Component {
       std::lock_guard<std::mutex> lock(mu_);
       waiting.swap(waiting_);
     }
-    for (auto& [ptr, job] : waiting) job->call.fail("node destroyed while waiting to retry");
+    for (auto& [ptr, job] : waiting) job->call.complete(tiny::Reply::error("node destroyed while waiting to retry"));
   }
 
  private:
   void attempt(const std::shared_ptr<RetryJob>& job) {
     if (!gate_.enter()) {
-      job->call.fail("node destroyed while retrying");
+      job->call.complete(tiny::Reply::error("node destroyed while retrying"));
       return;
     }
     ++job->attempts;
@@ -114,11 +96,11 @@ class Retry final : public tiny::Component {
       job->call.complete(r);
       return;
     }
-    if (!retryable(r) || job->attempts >= job->config.max_attempts) {
+    if (!retryable(r) || job->attempts >= config_.max_attempts) {
       give_up(job, r);
       return;
     }
-    const RetryConfig& c = job->config;
+    const RetryConfig& c = config_;
     double wait = static_cast<double>(c.backoff_ms) * std::pow(c.multiplier, static_cast<double>(job->attempts - 1));
     auto wait_ms = static_cast<uint64_t>(std::min(wait, static_cast<double>(c.max_backoff_ms)));
     if (!gate_.enter()) {
@@ -146,22 +128,23 @@ class Retry final : public tiny::Component {
   }
 
   void give_up(const std::shared_ptr<RetryJob>& job, const tiny::Result& last) {
-    if (!job->config.error_port || !gate_.enter()) {
+    if (!config_.error_port || !gate_.enter()) {
       job->call.complete(last);
       return;
     }
-    auto context = parse_body(job->data).value_or(tiny::Json());
+    // The data was checked on arrival, so it parses (empty: null).
+    tiny::Json context = job->data.empty() ? tiny::Json() : tiny::Json::parse(job->data, nullptr, false);
     tiny::Json report = {{"context", std::move(context)},
                          {"error", describe_failure(last)},
                          {"attempts", job->attempts}};
-    emit("error", report, [job](tiny::Result r) { job->call.complete(r); }, job->call.handle());
+    job->call.complete(tiny::Reply::forward("error", report));
     gate_.leave();
   }
 
   EmitGate gate_;  // emits and timer starts happen only while the node lives
+  RetryConfig config_;  // settings: fixed before the first message
 
-  std::mutex mu_;  // guards everything below
-  RetryConfig config_;
+  std::mutex mu_;  // guards waiting_
   std::map<RetryJob*, std::shared_ptr<RetryJob>> waiting_;  // jobs sleeping on a timer
 };
 

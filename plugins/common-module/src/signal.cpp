@@ -1,9 +1,8 @@
 // signal: any message on `in` makes it emit its configured `context` on
 // `out`; the answer is the downstream answer.
-#include <mutex>
+#include <tiny/settings.hpp>
 
 #include "components.h"
-#include "json_input.h"
 
 namespace common_module {
 namespace {
@@ -11,21 +10,18 @@ namespace {
 class Signal final : public tiny::Component {
  public:
   tiny::Reply on_settings(const tiny::Json& s) override {
-    std::lock_guard<std::mutex> lock(mu_);
-    context_ = s.at("context").dump();
-    return tiny::Reply::empty();
+    tiny::SettingsReader in(s);
+    context_ = in.value("context").dump();
+    return in.reply();
   }
 
   tiny::Reply on_message(tiny::Message& msg) override {
-    if (msg.port() != "in") return tiny::Reply::error("signal has no input port " + std::string(msg.port()));
-    if (!is_json(msg.data())) return tiny::Reply::error("in expects JSON");
-    std::lock_guard<std::mutex> lock(mu_);
+    if (!msg.is_json()) return tiny::Reply::error("in expects JSON");
     return tiny::Reply::forward_raw("out", context_);
   }
 
  private:
-  std::mutex mu_;  // guards context_
-  std::string context_ = "null";
+  std::string context_ = "null";  // a setting: fixed before the first message
 };
 
 }  // namespace

@@ -2,8 +2,9 @@
 // running. Runs on host timers (tiny.timer/1), so it owns no thread.
 #include <mutex>
 
+#include <tiny/settings.hpp>
+
 #include "components.h"
-#include "json_input.h"
 
 namespace common_module {
 namespace {
@@ -13,19 +14,21 @@ constexpr int64_t kMaxPeriodMs = 31'536'000'000;  // one year
 class Ticker final : public tiny::Component {
  public:
   tiny::Reply on_settings(const tiny::Json& s) override {
-    auto period = integer_in(s.at("period"), 1, kMaxPeriodMs);
-    if (!period) return tiny::Reply::error(integer_error("period", 1, kMaxPeriodMs, s.at("period"), "milliseconds"));
-    if (!s.at("autostart").is_boolean()) return tiny::Reply::error("autostart must be true or false");
-    std::lock_guard<std::mutex> lock(mu_);
-    period_ms_ = static_cast<uint64_t>(*period);
-    context_ = s.at("context").dump();
-    if (s.at("autostart").get<bool>()) start_locked();
+    tiny::SettingsReader in(s);
+    period_ms_ = static_cast<uint64_t>(in.integer("period", 1, kMaxPeriodMs, "milliseconds"));
+    context_ = in.value("context").dump();
+    bool autostart = in.boolean("autostart");
+    if (!in.ok()) return in.reply();
+    if (autostart) {
+      std::lock_guard<std::mutex> lock(mu_);  // the first tick may fire before start_locked returns
+      start_locked();
+    }
     return tiny::Reply::empty();
   }
 
   tiny::Reply on_message(tiny::Message& msg) override {
     // _control: {"start": true} or {"stop": true}; answers {"running": bool}.
-    auto control = parse_body(msg.data());
+    const tiny::Json* control = msg.try_json();
     if (!control || !control->is_object())
       return tiny::Reply::error("_control expects an object like {\"start\": true}");
     for (const char* key : {"start", "stop"})
@@ -73,9 +76,11 @@ class Ticker final : public tiny::Component {
     emit_raw("out", context);
   }
 
-  std::mutex mu_;  // guards everything below
+  // Settings: fixed before the first message.
   uint64_t period_ms_ = 1000;
   std::string context_ = "null";
+
+  std::mutex mu_;  // guards everything below
   bool running_ = false;
   uint64_t generation_ = 0;  // identifies the live timer chain
   tiny::TimerId timer_ = 0;

@@ -18,13 +18,15 @@
 //
 // Threads: handle runs on host threads and only validates and queues; the
 // exchange and the emits run on the runtime's thread, which on_destroy
-// joins. A call still open at destroy is failed by its CallGuard.
+// joins. A call still open at destroy is failed by its CallGuard. The
+// runtime is made once, with the settings, and lives until on_destroy, which
+// the host calls only after every handler returned: no lock guards it.
 #include <memory>
-#include <mutex>
+
+#include <tiny/settings.hpp>
 
 #include "components.h"
 #include "http_client.h"
-#include "settings_util.h"
 
 namespace http_module {
 namespace {
@@ -34,7 +36,7 @@ namespace {
 struct CallGuard {
   explicit CallGuard(tiny::Call c) : call(std::move(c)) {}
   ~CallGuard() {
-    if (call.open()) call.fail("http_request node stopped before the response arrived");
+    if (call.open()) call.complete(tiny::Reply::error("http_request node stopped before the response arrived"));
   }
   tiny::Call call;
 };
@@ -42,90 +44,60 @@ struct CallGuard {
 class HttpRequest final : public tiny::Component {
  public:
   tiny::Reply on_settings(const tiny::Json& s) override {
-    std::string error;
+    tiny::SettingsReader in(s);
     ClientConfig config;
-    uint64_t max_response = 0, timeout = 0, max_redirects = 0;
-    bool error_port = false;
-    if (!read_bool(s, "enableErrorPort", error_port, error) ||
-        !read_uint(s, "maxResponseSize", 1, uint64_t{1} << 40, max_response, error) ||
-        !read_uint(s, "timeout", 1, uint64_t{24} * 3600 * 1000, timeout, error) ||
-        !read_uint(s, "maxRedirects", 0, 100, max_redirects, error) || !read_string(s, "caFile", config.ca_file, error))
-      return tiny::Reply::error(error);
-    config.max_response_size = max_response;
-    config.max_redirects = static_cast<unsigned>(max_redirects);
-    std::unique_ptr<ClientRuntime> runtime;
+    error_port_ = in.boolean("enableErrorPort");
+    config.max_response_size = static_cast<uint64_t>(in.integer("maxResponseSize", 1, int64_t{1} << 40));
+    default_timeout_ = std::chrono::milliseconds(in.integer("timeout", 1, int64_t{24} * 3600 * 1000, "milliseconds"));
+    config.max_redirects = static_cast<unsigned>(in.integer("maxRedirects", 0, 100));
+    config.ca_file = in.string("caFile");
+    if (!in.ok()) return in.reply();
     try {
-      runtime = ClientRuntime::start(config);
+      runtime_ = ClientRuntime::start(config);
     } catch (const std::exception& e) {
       return tiny::Reply::error(e.what());
-    }
-    std::unique_ptr<ClientRuntime> old;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      old = std::move(runtime_);  // new settings: calls in flight on the old one are failed
-      runtime_ = std::move(runtime);
-      error_port_ = error_port;
-      default_timeout_ = std::chrono::milliseconds(timeout);
     }
     return tiny::Reply::empty();
   }
 
   tiny::Reply on_message(tiny::Message& msg) override {
-    if (msg.port() != "request") return tiny::Reply::error("http_request has no input port " + std::string(msg.port()));
-    std::unique_lock<std::mutex> lock(mu_);
-    bool error_port = error_port_;
-    auto timeout = default_timeout_;
     if (!runtime_) return tiny::Reply::error("http_request received a message before its settings");
-
     ClientRequest request;
     std::string error;
-    if (!parse_client_request(msg.json(), timeout, request, error)) {
-      if (!error_port) return tiny::Reply::error(error);
+    if (!parse_client_request(msg.json(), default_timeout_, request, error)) {
+      if (!error_port_) return tiny::Reply::error(error);
       return tiny::Reply::forward("error", tiny::Json{{"error", error}, {"retryable", false}});
     }
     auto guard = std::make_shared<CallGuard>(msg.defer());
-    // Queued under the lock so on_settings cannot swap the runtime between
-    // the check and the call.
-    runtime_->fetch(std::move(request), [this, guard, error_port](ClientOutcome outcome) {
-      deliver(guard, std::move(outcome), error_port);
-    });
+    runtime_->fetch(std::move(request), [this, guard](ClientOutcome outcome) { deliver(guard, std::move(outcome)); });
     return tiny::Reply::deferred();
   }
 
   void on_destroy() override {
-    std::unique_ptr<ClientRuntime> runtime;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      runtime = std::move(runtime_);
-    }
-    runtime.reset();  // joins; open calls are failed by their guards
+    runtime_.reset();  // joins; open calls are failed by their guards
   }
 
  private:
   // On the runtime's thread (before on_destroy returns, so emitting is fine).
-  void deliver(const std::shared_ptr<CallGuard>& guard, ClientOutcome outcome, bool error_port) {
-    const tiny_call* cause = guard->call.handle();
+  void deliver(const std::shared_ptr<CallGuard>& guard, ClientOutcome outcome) {
     if (outcome.ok()) {
       std::string json = outcome.response_json().dump(-1, ' ', false, tiny::Json::error_handler_t::replace);
+      // The flow's answer when it gave one, else the response itself.
       emit_raw("response", json, [guard, json](tiny::Result r) {
-        if (!r.ok() || !r.data.empty()) {
-          guard->call.complete(r);
-        } else {
-          guard->call.reply_raw(json);
-        }
-      }, cause);
+        guard->call.complete(r.empty() ? tiny::Reply::raw(json) : tiny::Reply(r));
+      }, guard->call.handle());
       return;
     }
     if (log_enabled(TINY_LOG_DEBUG)) log_debug("http request failed: " + outcome.error);
-    if (!error_port) {
-      guard->call.fail(outcome.error);
+    if (!error_port_) {
+      guard->call.complete(tiny::Reply::error(outcome.error));
       return;
     }
-    std::string json = outcome.error_json().dump(-1, ' ', false, tiny::Json::error_handler_t::replace);
-    emit_raw("error", json, [guard](tiny::Result r) { guard->call.complete(r); }, cause);
+    guard->call.complete(tiny::Reply::forward_raw(
+        "error", outcome.error_json().dump(-1, ' ', false, tiny::Json::error_handler_t::replace)));
   }
 
-  std::mutex mu_;  // guards everything below
+  // Settings, and the runtime made from them: fixed before the first message.
   std::unique_ptr<ClientRuntime> runtime_;
   bool error_port_ = false;
   std::chrono::milliseconds default_timeout_{30000};

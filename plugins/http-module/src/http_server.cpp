@@ -21,56 +21,36 @@
 // inside the process.
 //
 // Threads: the network runs on the node's own io_context (ServerRuntime);
-// on_settings/start/stop run on host threads and may also arrive on the
-// runtime's own threads when a flow wires a request to `stop`. A runtime
-// stopped from its own thread is retired and joined later (next start or
-// on_destroy).
+// on_settings/start/stop run on host threads and start/stop may also arrive
+// on the runtime's own threads when a flow wires a request to `stop`. A
+// runtime stopped from its own thread is retired and joined later (next
+// start or on_destroy). The settings arrive once, before any start or stop
+// (new settings recreate the node), so only the runtimes need the lock.
 #include <memory>
 #include <mutex>
 #include <vector>
 
+#include <tiny/settings.hpp>
+
 #include "components.h"
 #include "server_runtime.h"
-#include "settings_util.h"
 
 namespace http_module {
 namespace {
 
-bool parse_settings(const tiny::Json& s, ServerConfig& config, bool& autostart, std::string& error) {
-  uint64_t port = 0, max_body = 0, timeout = 0, max_connections = 0;
-  if (!read_string(s, "host", config.host, error)) return false;
-  if (config.host.empty()) {
-    error = "host must not be empty (use 0.0.0.0 for every interface)";
-    return false;
-  }
-  if (!read_uint(s, "port", 0, 65535, port, error)) return false;
-  if (!read_uint(s, "maxBodySize", 0, uint64_t{1} << 40, max_body, error)) return false;
-  if (!read_uint(s, "timeout", 1, uint64_t{24} * 3600 * 1000, timeout, error)) return false;
-  if (!read_uint(s, "maxConnections", 1, 1000000, max_connections, error)) return false;
-  if (!read_bool(s, "autostart", autostart, error)) return false;
-  config.port = static_cast<uint16_t>(port);
-  config.max_body_size = max_body;
-  config.timeout = std::chrono::milliseconds(timeout);
-  config.max_connections = max_connections;
-  return true;
-}
-
 class HttpServer final : public tiny::Component {
  public:
   tiny::Reply on_settings(const tiny::Json& s) override {
-    ServerConfig config;
-    bool autostart = true;
-    std::string error;
-    if (!parse_settings(s, config, autostart, error)) return tiny::Reply::error(error);
-    bool was_running;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      config_ = config;
-      was_running = running_ != nullptr;
-    }
-    // New settings apply to a running server by restarting it.
-    if (was_running) stop_server(nullptr);
-    if (autostart || was_running) {
+    tiny::SettingsReader in(s);
+    config_.host = in.string("host");
+    if (in.ok() && config_.host.empty()) in.fail("host", "must not be empty (use 0.0.0.0 for every interface)");
+    config_.port = static_cast<uint16_t>(in.integer("port", 0, 65535));
+    config_.max_body_size = static_cast<uint64_t>(in.integer("maxBodySize", 0, int64_t{1} << 40));
+    config_.timeout = std::chrono::milliseconds(in.integer("timeout", 1, int64_t{24} * 3600 * 1000, "milliseconds"));
+    config_.max_connections = static_cast<uint64_t>(in.integer("maxConnections", 1, 1000000));
+    bool autostart = in.boolean("autostart");
+    if (!in.ok()) return in.reply();
+    if (autostart) {
       try {
         start_server(nullptr);
       } catch (const std::exception& e) {
@@ -97,8 +77,7 @@ class HttpServer final : public tiny::Component {
         return tiny::Reply::error(e.what());
       }
     }
-    if (port == "stop") return stop_server(msg.cause());
-    return tiny::Reply::error("http_server has no input port " + std::string(port));
+    return stop_server(msg.cause());  // "stop": the host delivers only the declared ports
   }
 
   void on_destroy() override {
@@ -181,8 +160,9 @@ class HttpServer final : public tiny::Component {
     return h;
   }
 
+  ServerConfig config_;  // settings: fixed before the first message
+
   std::mutex mu_;  // guards everything below
-  ServerConfig config_;
   std::unique_ptr<ServerRuntime> running_;
   std::vector<std::unique_ptr<ServerRuntime>> retired_;
 };
