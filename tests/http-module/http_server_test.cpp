@@ -1,10 +1,16 @@
 // http_server through the real C ABI (tiny::testing::Harness), with real
 // HTTP clients over loopback: the Beast client from test_support and curl.
 #include <doctest/doctest.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <map>
 #include <mutex>
+#include <thread>
 #include <tiny/testing.hpp>
 
 #include "test_support.h"
@@ -634,4 +640,81 @@ TEST_CASE("http_server refuses every ambiguous framing with one answer and a clo
   CHECK(r.result_int() == 200);
   CHECK(r.body() == "path /c");
   CHECK(good.request(http::verb::get, "/d").body() == "path /d");
+}
+
+TEST_CASE("http_server closes a client that sends its header a byte at a time at headerTimeout") {
+  ServerFixture f;
+  f.h.on_emit([](const Emitted& e) -> Result {
+    if (e.port != "request") return {};
+    return answer({{"body", "ok"}});
+  });
+  // The flow timeout is long: only headerTimeout can end this connection
+  // before the client's 10 s receive timeout.
+  uint16_t port = f.start({{"headerTimeout", 300}, {"timeout", 60000}});
+  Client slow(port);
+  const std::string header = "GET /slow HTTP/1.1\r\nHost: x\r\nX-Pad: " + std::string(200, 'p');
+  try {
+    for (char c : header) {  // the pace is the input under test
+      slow.write_raw(std::string_view(&c, 1));
+      std::this_thread::sleep_for(25ms);
+    }
+  } catch (const std::exception&) {
+    // the server closed while we were still writing: what we want
+  }
+  CHECK(slow.peer_closed());
+  CHECK(f.requests().empty());
+  Client other(port);
+  CHECK(other.request(http::verb::get, "/x").body() == "ok");
+}
+
+TEST_CASE("http_server closes a kept-alive connection idle past idleTimeout, not before it is answered") {
+  ServerFixture f;
+  f.h.on_emit([](const Emitted& e) -> Result {
+    if (e.port != "request") return {};
+    return answer({{"body", "ok"}});
+  });
+  uint16_t port = f.start({{"idleTimeout", 200}, {"timeout", 60000}, {"headerTimeout", 60000}});
+  Client c(port);
+  Response r = c.request(http::verb::get, "/a");
+  CHECK(r.result_int() == 200);
+  CHECK(r.keep_alive());
+  CHECK(c.peer_closed());  // within the 10 s receive timeout: idleTimeout closed it
+}
+
+TEST_CASE("a slow-loris of 2000 connections is shed at headerTimeout and other clients are answered") {
+  // 2000 client sockets and as many accepted ones live in this process.
+  rlimit lim{};
+  REQUIRE(getrlimit(RLIMIT_NOFILE, &lim) == 0);
+  if (lim.rlim_cur < 8192 && lim.rlim_max >= 8192) {
+    lim.rlim_cur = 8192;
+    REQUIRE(setrlimit(RLIMIT_NOFILE, &lim) == 0);
+  }
+  REQUIRE_MESSAGE(lim.rlim_cur >= 8192, "RLIMIT_NOFILE hard limit below 8192");
+  ServerFixture f;
+  f.h.on_emit([](const Emitted& e) -> Result {
+    if (e.port != "request") return {};
+    return answer({{"body", "ok"}});
+  });
+  uint16_t port = f.start({{"headerTimeout", 300}, {"maxConnections", 500}, {"timeout", 60000}});
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  std::vector<int> loris;
+  const std::string partial = "GET / HTTP/1.1\r\nHost: x\r\n";  // never ends
+  for (int i = 0; i < 2000; ++i) {
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    REQUIRE(fd >= 0);
+    REQUIRE(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+    CHECK(send(fd, partial.data(), partial.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(partial.size()));
+    loris.push_back(fd);
+  }
+  // Queued behind all of them; answered once the server sheds them (each
+  // at 300 ms, 500 at a time), within the client's 10 s receive timeout.
+  Client other(port);
+  Response r = other.request(http::verb::get, "/after");
+  CHECK(r.result_int() == 200);
+  CHECK(r.body() == "ok");
+  for (int fd : loris) close(fd);
+  CHECK(f.requests().size() == 1);
 }

@@ -47,6 +47,10 @@ class HttpServer final : public tiny::Component {
     config_.port = static_cast<uint16_t>(in.integer("port", 0, 65535));
     config_.max_body_size = static_cast<uint64_t>(in.integer("maxBodySize", 0, int64_t{1} << 40));
     config_.timeout = std::chrono::milliseconds(in.integer("timeout", 1, int64_t{24} * 3600 * 1000, "milliseconds"));
+    config_.header_timeout =
+        std::chrono::milliseconds(in.integer("headerTimeout", 1, int64_t{24} * 3600 * 1000, "milliseconds"));
+    config_.idle_timeout =
+        std::chrono::milliseconds(in.integer("idleTimeout", 1, int64_t{24} * 3600 * 1000, "milliseconds"));
     config_.max_connections = static_cast<uint64_t>(in.integer("maxConnections", 1, 1000000));
     bool autostart = in.boolean("autostart");
     if (!in.ok()) return in.reply();
@@ -176,6 +180,8 @@ tiny::ComponentSpec http_server_spec() {
                  {"port", 8080},
                  {"maxBodySize", 1 << 20},
                  {"timeout", 30000},
+                 {"headerTimeout", 10000},
+                 {"idleTimeout", 30000},
                  {"maxConnections", 10000},
                  {"autostart", true}})
       .in("response", "{statusCode, headers, contentType, body}: answered back as the response to the request")

@@ -28,7 +28,13 @@ struct ServerConfig {
   std::string host = "0.0.0.0";
   uint16_t port = 8080;           // 0: the kernel picks one
   uint64_t max_body_size = 1 << 20;
-  std::chrono::milliseconds timeout{30000};  // flow answer, and socket idle/read/write
+  std::chrono::milliseconds timeout{30000};  // flow answer, reading a body, writing a response
+  // From a connection's first byte wait (or the first byte of a request)
+  // to the end of its header: a client that sends its header a byte at a
+  // time is closed then.
+  std::chrono::milliseconds header_timeout{10000};
+  // A kept-alive connection waiting for its next request's first byte.
+  std::chrono::milliseconds idle_timeout{30000};
   // Open connections at most; at the limit the server stops accepting (new
   // connections wait in the kernel's listen backlog) until one closes.
   uint64_t max_connections = 10000;

@@ -20,6 +20,10 @@ constexpr size_t kHeaderLimit = 16 * 1024;
 constexpr size_t kMaxDrain = 1 << 20;
 constexpr std::chrono::milliseconds kMaxLinger{2000};
 
+// What a kept-alive connection reads of the next request before the header
+// parser takes over.
+constexpr size_t kFirstRead = 4096;
+
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 
 std::string endpoint_text(const tcp::endpoint& ep) {
@@ -68,9 +72,27 @@ void Session::read_header() {
   parser_.emplace();
   parser_->header_limit(kHeaderLimit);
   parser_->body_limit(shared_->config.max_body_size);
-  // Idle keep-alive and slow clients both end `timeout` after the read
-  // starts (header and body together).
-  set_deadline(std::chrono::steady_clock::now() + shared_->config.timeout);
+  if (seq_ > 0 && buffer_.size() == 0) {
+    // Kept alive: wait up to idleTimeout for the next request to begin.
+    set_deadline(std::chrono::steady_clock::now() + shared_->config.idle_timeout);
+    stream_.async_read_some(buffer_.prepare(kFirstRead), [self = shared_from_this()](beast::error_code ec, size_t n) {
+      self->on_first_bytes(ec, n);
+    });
+    return;
+  }
+  read_header_bytes();
+}
+
+void Session::on_first_bytes(beast::error_code ec, size_t n) {
+  if (closing_) return;
+  if (ec) return do_close();  // the client left, or idleTimeout passed: nothing to answer
+  buffer_.commit(n);
+  read_header_bytes();
+}
+
+void Session::read_header_bytes() {
+  // The header, however slowly it comes, within headerTimeout.
+  set_deadline(std::chrono::steady_clock::now() + shared_->config.header_timeout);
   http::async_read_header(stream_, buffer_, *parser_,
                           [self = shared_from_this()](beast::error_code ec, size_t) { self->on_header(ec); });
 }
@@ -104,6 +126,7 @@ void Session::on_header(beast::error_code ec) {
 }
 
 void Session::read_body() {
+  set_deadline(std::chrono::steady_clock::now() + shared_->config.timeout);
   http::async_read(stream_, buffer_, *parser_,
                    [self = shared_from_this()](beast::error_code ec, size_t) { self->on_body(ec); });
 }

@@ -83,6 +83,8 @@ class Session : public std::enable_shared_from_this<Session> {
 
  private:
   void read_header();
+  void on_first_bytes(beast::error_code ec, size_t n);
+  void read_header_bytes();
   void on_header(beast::error_code ec);
   void read_body();
   void on_body(beast::error_code ec);
