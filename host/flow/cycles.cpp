@@ -68,15 +68,29 @@ std::vector<std::string> CycleWarnings(const FlowSet& flows) {
   }
 
   std::vector<std::string> warnings;
+  std::vector<size_t> component_of(n, kUnseen);
+  for (size_t k = 0; k < components.size(); ++k)
+    for (size_t v : components[k]) component_of[v] = k;
   for (auto& c : components) {
+    // A ring has as many edges inside as nodes; more, and some turn of the
+    // cycle sends a message on twice.
+    size_t inside = 0;
+    for (size_t v : c)
+      for (size_t w : out[v])
+        if (component_of[w] == component_of[v]) ++inside;
     std::sort(c.begin(), c.end());  // file order
     std::string names;
     const size_t shown = std::min<size_t>(c.size(), 10);
     for (size_t k = 0; k < shown; ++k) names += (k ? ", '" : "'") + flows.nodes[c[k]].name + "'";
     if (c.size() > shown) names += " and " + std::to_string(c.size() - shown) + " more";
-    warnings.push_back(flows.nodes[c.front()].file + ": nodes " + names +
-                       ": the edges form a cycle; a message that goes round it is delivered again on every turn "
-                       "(up to the hop limit, and --max-fanout deliveries in all)");
+    if (inside > c.size())
+      warnings.push_back(flows.nodes[c.front()].file + ": nodes " + names +
+                         ": the edges form a cycle that branches: the deliveries of a message that goes round it "
+                         "multiply on every turn, up to --max-fanout");
+    else
+      warnings.push_back(flows.nodes[c.front()].file + ": nodes " + names +
+                         ": the edges form a cycle (a ring, as in a request/response loop; a message sent round "
+                         "it stops at the hop limit)");
   }
   return warnings;
 }
