@@ -118,7 +118,10 @@ std::vector<std::string> Scheduler::Reconcile(const FlowSet& flows, bool* enviro
   for (auto& [node, table] : plan.wiring) node->set_edges(std::move(table));
   graph_.store(plan.graph, std::memory_order_release);
 
-  for (const auto& node : plan.gone) StopNode(*node);  // sources first
+  // Sources first. A stopped node's edges go, so nodes on a cycle (which
+  // hold each other through their routes) are freed.
+  for (const auto& node : plan.gone)
+    if (StopNode(*node)) node->set_edges(std::make_shared<const EdgeTable>());
 
   // Sinks first, so a source's first emit finds its targets running.
   std::vector<std::string> errors;

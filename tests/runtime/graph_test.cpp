@@ -172,4 +172,7 @@ TEST_CASE("a cycle is cut: every node is ordered once") {
   CHECK(names == std::vector<std::string>{"r", "q", "p"});  // the walk starts at p, so p comes last
   Apply(plan);
   CHECK(Names(SinksFirst({plan.graph->Find("q")->local})) == std::vector<std::string>{"q"});
+  // The routes of a cycle hold its nodes; the scheduler clears a node's
+  // edges when it stops it, and so does this test.
+  for (const auto& [node, table] : plan.wiring) node->set_edges(std::make_shared<const EdgeTable>());
 }
