@@ -7,6 +7,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "host/base/excerpt.h"
 #include "host/base/names.h"
 
 extern char** environ;
@@ -64,10 +65,7 @@ constexpr size_t kMaxInflight = 1000000;
 constexpr size_t kMaxFanout = size_t{1} << 32;
 
 // A flag's value as an error line shows it: cut to 64 bytes.
-std::string Shown(std::string_view text) {
-  if (text.size() <= 64) return std::string(text);
-  return std::string(text.substr(0, 64)) + "... (" + std::to_string(text.size()) + " bytes)";
-}
+std::string Shown(std::string_view text) { return Excerpt(text, 64); }
 
 // A number as written in a size or duration: digits, then (if
 // `fraction`) an optional "." and digits. Stops at the first other

@@ -2,6 +2,10 @@
 // the parts they start, and its destructor stops them in reverse order.
 #include <signal.h>
 #include <sys/resource.h>
+#include <unistd.h>
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/lsan_interface.h>
+#endif
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -24,6 +28,12 @@
 
 namespace tiny::host {
 namespace {
+
+// How long a drain waits for gRPC to hand back the calls it cancelled,
+// and for the answers it gave to be sent.
+constexpr std::chrono::seconds kCancelWait{2};
+constexpr std::chrono::seconds kFlushWait{1};
+
 
 // Blocks the stop signals in every thread started after this, so that the
 // main thread alone receives them, with sigtimedwait.
@@ -124,6 +134,13 @@ class Host {
   int WaitForStop(const sigset_t& stop_signals);
   void Drain(int sig);
   void Stop();
+  // After Stop: the gRPC listener (and the TLS credentials it uses), left
+  // refusing calls until the process exits (see ModuleServer::Detach).
+  struct Listener {
+    std::unique_ptr<TlsReloader> tls;
+    std::unique_ptr<ModuleServer> server;
+  };
+  Listener TakeListener() { return Listener{std::move(tls_), std::move(server_)}; }
 
  private:
   void ReloadFlows();
@@ -251,9 +268,16 @@ void Host::Drain(int sig) {
   // Work no gRPC call counts (an http_server request in its flow, a tick)
   // gets the rest of the grace period to be answered before the nodes go.
   scheduler_->WaitForRootEmits(drain_until);
+  // Calls to peers still open now are cut (their callers get UNAVAILABLE),
+  // so that no answer arrives after the scheduler is gone.
+  if (size_t open = pool_->open_calls(); open > 0)
+    spdlog::warn("grace period over; cancelling calls to peers calls={}", open);
+  if (!pool_->CancelAndClose(std::chrono::steady_clock::now() + kCancelWait))
+    spdlog::warn("calls to peers still open after cancelling calls={}", pool_->open_calls());
+  scheduler_->WaitForRootEmits(std::chrono::steady_clock::now() + kCancelWait);
   if (size_t open = scheduler_->root_emits(); open > 0)
     spdlog::warn("grace period over; destroying nodes with emits still open emits={}", open);
-  server_->Shutdown();
+  server_->Detach(std::chrono::steady_clock::now() + kFlushWait);
 }
 
 void Host::Stop() {
@@ -270,6 +294,24 @@ void Host::Stop() {
     std::fflush(stderr);
     std::_Exit(1);
   }
+}
+
+// The listener left running at the end of a drain: reachable, so that
+// LeakSanitizer does not count it, until _exit.
+Host::Listener* g_listener = nullptr;
+
+// Ends the process after a clean drain without gRPC's Shutdown (which
+// would cancel calls still arriving): the kernel closes the connections,
+// and a client sees UNAVAILABLE. Flushes the logs; under LeakSanitizer
+// the leak check runs first, as it would at exit.
+[[noreturn]] void ExitAfterDrain() {
+  spdlog::default_logger()->flush();
+  std::fflush(stdout);
+  std::fflush(stderr);
+#if defined(__SANITIZE_ADDRESS__)
+  __lsan_do_leak_check();
+#endif
+  _exit(0);
 }
 
 }  // namespace
@@ -292,12 +334,16 @@ int RunHost(const RunOptions& o) {
       int sig = host.WaitForStop(stop_signals);  // reloading changed flows meanwhile
       host.Drain(sig);
       host.Stop();  // or _Exit(1) when a handler is stuck
+      g_listener = new Host::Listener(host.TakeListener());
     } catch (const StartupError& e) {
       for (const auto& line : e.lines()) std::cerr << "tinyhost: error: " << line << "\n";
       return e.exit_code();
     }
   }
+  // The nodes, the client pool and the plugins are gone; the listener
+  // still refuses calls (UNAVAILABLE) until this process ends.
   spdlog::info("stopped");
+  if (g_listener != nullptr) ExitAfterDrain();
   return 0;
 }
 

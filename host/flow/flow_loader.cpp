@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "host/flow/flow_loader.h"
+#include "host/base/excerpt.h"
 #include "host/base/names.h"
 
 namespace tiny::host {
@@ -64,9 +65,7 @@ bool IsFloat(std::string_view s) {
   return i == s.size();
 }
 
-std::string Cut(const std::string& s) {
-  return s.size() <= 40 ? s : s.substr(0, 40) + "... (" + std::to_string(s.size()) + " characters)";
-}
+std::string Cut(const std::string& s) { return Excerpt(s, 40); }
 
 // YAML 1.2 core schema for plain scalars; quoted scalars stay strings. No
 // pattern matcher runs on the text: a scalar of any length is read once.

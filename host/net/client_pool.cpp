@@ -3,6 +3,8 @@
 #include <pthread.h>
 #include <spdlog/spdlog.h>
 
+#include <vector>
+
 #include "host/base/bytes.h"
 #include "host/base/log.h"
 
@@ -23,15 +25,6 @@ const char* StateName(grpc_connectivity_state s) {
   return "?";
 }
 
-// One message in flight to a peer; deletes itself when answered.
-struct RemoteCall {
-  grpc::ClientContext context;
-  Message request;
-  Response response;
-  tiny_call* call = nullptr;
-  std::string module;
-};
-
 // Watches expire so that shutdown never waits on a silent channel.
 std::chrono::system_clock::time_point WatchDeadline() {
   return std::chrono::system_clock::now() + std::chrono::milliseconds(500);
@@ -39,15 +32,38 @@ std::chrono::system_clock::time_point WatchDeadline() {
 
 }  // namespace
 
+// One message in flight to a peer; deleted when answered.
+struct ClientPool::RemoteCall {
+  grpc::ClientContext context;
+  Message request;
+  Response response;
+  tiny_call* call = nullptr;
+  std::string module;
+  bool cancelled_here = false;  // by CancelAndClose (guarded by calls_mu_)
+  RemoteCall* prev = nullptr;   // the pool's list (guarded by calls_mu_)
+  RemoteCall* next = nullptr;
+  // gRPC's callback holds one; CancelAndClose another while it cancels
+  // (TryCancel may run the callback on the cancelling thread).
+  std::atomic<int> refs{1};
+  void Unref() {
+    if (refs.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
+  }
+};
+
 ClientPool::ClientPool(ClientPoolOptions options) : options_(std::move(options)) {}
 
 ClientPool::~ClientPool() {
-  stopping_ = true;
+  {
+    // Under arm_mu_: no watch is armed on the queue once it shuts down
+    // (gRPC aborts on that).
+    std::lock_guard<std::mutex> arm(arm_mu_);
+    stopping_ = true;
+    state_cq_.Shutdown();
+  }
   {
     std::lock_guard<std::mutex> lock(mu_);
     peers_.clear();  // channels shut down; pending watches complete
   }
-  state_cq_.Shutdown();
   if (watcher_.joinable()) {
     watcher_.join();
   } else {
@@ -126,6 +142,12 @@ void ClientPool::Watch(const std::shared_ptr<Peer>& peer) {
   });
   grpc_connectivity_state state = peer->channel->GetState(/*try_to_connect=*/true);
   peer->last_state = state;
+  Arm(peer, state);
+}
+
+void ClientPool::Arm(const std::shared_ptr<Peer>& peer, grpc_connectivity_state state) {
+  std::lock_guard<std::mutex> arm(arm_mu_);
+  if (stopping_) return;
   // The tag is a heap copy of the shared_ptr: the watcher owns it.
   auto* tag = new std::shared_ptr<Peer>(peer);
   peer->channel->NotifyOnStateChange(state, WatchDeadline(), &state_cq_, tag);
@@ -137,7 +159,7 @@ void ClientPool::RunWatcher() {
   while (state_cq_.Next(&tag, &ok)) {
     std::unique_ptr<std::shared_ptr<Peer>> owned(static_cast<std::shared_ptr<Peer>*>(tag));
     const auto& peer = *owned;
-    if (stopping_) continue;  // drop the watch; the queue drains
+    if (stopping_.load()) continue;  // drop the watch; the queue drains
     grpc_connectivity_state state = peer->channel->GetState(false);
     if (state != peer->last_state) {
       if (state == GRPC_CHANNEL_READY) {
@@ -156,7 +178,7 @@ void ClientPool::RunWatcher() {
     // next message finds a ready channel.
     if (state == GRPC_CHANNEL_IDLE) state = peer->channel->GetState(true);
     (void)ok;  // false: the watch timed out with no change; re-arm either way
-    peer->channel->NotifyOnStateChange(state, WatchDeadline(), &state_cq_, owned.release());
+    Arm(peer, state);
   }
 }
 
@@ -167,7 +189,8 @@ void ClientPool::Send(const std::string& module, const std::string& to, const st
     FailCall(call, TINY_STATUS_UNAVAILABLE, "module not discovered: " + module);
     return;
   }
-  auto* rpc = new RemoteCall();
+  auto owned = std::make_unique<RemoteCall>();
+  RemoteCall* rpc = owned.get();  // owned by the callback once tracked
   rpc->call = call;
   rpc->module = module;
   rpc->request.set_to(to);
@@ -179,20 +202,38 @@ void ClientPool::Send(const std::string& module, const std::string& to, const st
   md["hop"] = std::to_string(hop);
   if (call->context.deadline != Clock::time_point::max())
     rpc->context.set_deadline(std::chrono::system_clock::now() + (call->context.deadline - Clock::now()));
+  if (!Track(rpc)) {
+    FailCall(call, TINY_STATUS_UNAVAILABLE, "host is shutting down: no new calls to peer " + module);
+    return;
+  }
+  (void)owned.release();  // the callback owns it now
   if (spdlog::should_log(spdlog::level::debug))
     spdlog::debug("sent message via gRPC to={} module={} address={}", to, module, LogValue(peer->target));
-  peer->stub->async()->Send(&rpc->context, &rpc->request, &rpc->response, [rpc](grpc::Status status) {
-    std::unique_ptr<RemoteCall> owned(rpc);
+  peer->stub->async()->Send(&rpc->context, &rpc->request, &rpc->response, [this, rpc](grpc::Status status) {
+    // Untracked last (the guard runs after the answer): CancelAndClose
+    // returns only once no callback can still touch a call or the pool.
+    struct Done {
+      ClientPool* pool;
+      RemoteCall* rpc;
+      ~Done() {
+        pool->Untrack(rpc);
+        rpc->Unref();
+      }
+    } untrack{this, rpc};
     if (!status.ok()) {
       if (spdlog::should_log(spdlog::level::debug))
         spdlog::debug("gRPC send failed module={} to={} code={} error={}", rpc->module, rpc->request.to(),
                       static_cast<int>(status.error_code()), LogValue(status.error_message()));
-      // The pool never cancels a call itself, so CANCELLED means the peer
-      // dropped it (its server shut down): to the caller, the peer is down.
-      bool peer_dropped = status.error_code() == grpc::StatusCode::CANCELLED;
-      std::string msg = peer_dropped ? "peer " + rpc->module + " dropped the call: " + status.error_message()
-                                     : status.error_message();
-      int32_t code = peer_dropped ? TINY_STATUS_UNAVAILABLE : static_cast<int32_t>(status.error_code());
+      // The pool cancels a call only at the end of a drain; any other
+      // CANCELLED means the peer dropped it (its server shut down). To the
+      // caller, either way, the call can be retried elsewhere.
+      bool cancelled = status.error_code() == grpc::StatusCode::CANCELLED;
+      std::string msg = !cancelled ? status.error_message()
+                        : CancelledHere(rpc)
+                            ? "host is shutting down: the call to peer " + rpc->module +
+                                  " was cancelled at the end of the grace period"
+                            : "peer " + rpc->module + " dropped the call: " + status.error_message();
+      int32_t code = cancelled ? TINY_STATUS_UNAVAILABLE : static_cast<int32_t>(status.error_code());
       tiny_result r{code, {}, AsBytes(msg)};
       rpc->call->TryComplete(r);
       return;
@@ -202,6 +243,58 @@ void ClientPool::Send(const std::string& module, const std::string& to, const st
     tiny_result r{TINY_STATUS_OK, AsBytes(d), AsBytes(e)};
     rpc->call->TryComplete(r);
   });
+}
+
+}  // namespace tiny::host
+
+namespace tiny::host {
+
+bool ClientPool::CancelledHere(RemoteCall* rpc) {
+  std::lock_guard<std::mutex> lock(calls_mu_);
+  return rpc->cancelled_here;
+}
+
+bool ClientPool::Track(RemoteCall* rpc) {
+  std::lock_guard<std::mutex> lock(calls_mu_);
+  if (closed_) return false;
+  rpc->next = calls_;
+  if (calls_) calls_->prev = rpc;
+  calls_ = rpc;
+  ++open_calls_;
+  return true;
+}
+
+void ClientPool::Untrack(RemoteCall* rpc) {
+  std::lock_guard<std::mutex> lock(calls_mu_);
+  if (rpc->prev) rpc->prev->next = rpc->next;
+  else calls_ = rpc->next;
+  if (rpc->next) rpc->next->prev = rpc->prev;
+  if (--open_calls_ == 0) calls_cv_.notify_all();
+}
+
+size_t ClientPool::open_calls() const {
+  std::lock_guard<std::mutex> lock(calls_mu_);
+  return open_calls_;
+}
+
+bool ClientPool::CancelAndClose(std::chrono::steady_clock::time_point deadline) {
+  std::vector<RemoteCall*> open;
+  {
+    std::lock_guard<std::mutex> lock(calls_mu_);
+    closed_ = true;
+    for (RemoteCall* rpc = calls_; rpc != nullptr; rpc = rpc->next) {
+      rpc->cancelled_here = true;
+      rpc->refs.fetch_add(1, std::memory_order_relaxed);
+      open.push_back(rpc);
+    }
+  }
+  // Outside the lock: the callback (which takes it) may run right here.
+  for (RemoteCall* rpc : open) {
+    rpc->context.TryCancel();
+    rpc->Unref();
+  }
+  std::unique_lock<std::mutex> lock(calls_mu_);
+  return calls_cv_.wait_until(lock, deadline, [this] { return open_calls_ == 0; });
 }
 
 }  // namespace tiny::host

@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -45,7 +46,16 @@ class ClientPool final : public RemoteSender {
   void Send(const std::string& module, const std::string& to, const std::string& from, std::string_view data,
             uint32_t hop, tiny_call* call) override;
 
+  // Calls to peers not answered yet. [thread: any]
+  size_t open_calls() const;
+  // For the end of a drain: refuses new calls (UNAVAILABLE), cancels the
+  // open ones (their callers get UNAVAILABLE) and waits until `deadline`
+  // for gRPC to hand their last callbacks back, so that no answer arrives
+  // after the scheduler is gone. True iff none is left. [thread: one]
+  bool CancelAndClose(std::chrono::steady_clock::time_point deadline);
+
  private:
+  struct RemoteCall;
   struct Peer {
     std::string module;
     std::string target;
@@ -57,6 +67,8 @@ class ClientPool final : public RemoteSender {
   std::shared_ptr<Peer> Get(const std::string& module);
   std::shared_ptr<Peer> Open(const std::string& module, const std::string& target);
   void Watch(const std::shared_ptr<Peer>& peer);
+  // Asks the watcher to hear of `peer` leaving `state`, unless stopping.
+  void Arm(const std::shared_ptr<Peer>& peer, grpc_connectivity_state state);
   void RunWatcher();
 
   const ClientPoolOptions options_;
@@ -65,7 +77,18 @@ class ClientPool final : public RemoteSender {
   grpc::CompletionQueue state_cq_;  // connectivity watches, served by watcher_
   std::once_flag watcher_started_;
   std::thread watcher_;
-  std::atomic<bool> stopping_{false};
+  std::mutex arm_mu_;  // orders arming watches against the queue's shutdown
+  std::atomic<bool> stopping_{false};  // set under arm_mu_
+
+  // Calls in flight, for CancelAndClose (an intrusive list under calls_mu_).
+  bool Track(RemoteCall* rpc);  // false once closed
+  bool CancelledHere(RemoteCall* rpc);
+  void Untrack(RemoteCall* rpc);
+  mutable std::mutex calls_mu_;
+  std::condition_variable calls_cv_;
+  RemoteCall* calls_ = nullptr;  // guarded by calls_mu_
+  size_t open_calls_ = 0;        // guarded by calls_mu_
+  bool closed_ = false;          // guarded by calls_mu_
 };
 
 }  // namespace tiny::host

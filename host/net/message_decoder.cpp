@@ -5,6 +5,7 @@
 
 #include <charconv>
 
+#include "host/base/excerpt.h"
 #include "host/base/names.h"
 
 namespace tiny::host {
@@ -60,7 +61,7 @@ DecodedSend DecodeSend(const tinysystems::module::v1::Message& msg) {
   }
   auto address = SplitAddress(msg.to());
   if (!address) {
-    out.error = "to '" + msg.to().substr(0, 200) + "' is not node.port";
+    out.error = "to '" + Excerpt(msg.to(), 200) + "' is not node.port";
     return out;
   }
   if (Result json = CheckJsonText(msg.data()); !json.ok()) {

@@ -47,6 +47,7 @@ class SendReactor final : public grpc::ServerUnaryReactor, public tiny_call {
   SendReactor(ModuleServer& server, const Message* request, Response* response, CallContext ctx)
       : tiny_call(std::move(ctx)), server_(server), response_(response), request_(request) {
     Ref();  // gRPC's, until OnDone
+    server_.alive_.fetch_add(1, std::memory_order_relaxed);
     server_.Track(this);
   }
 
@@ -109,7 +110,10 @@ class SendReactor final : public grpc::ServerUnaryReactor, public tiny_call {
   }
   void OnCancel() override { FinishWith(grpc::Status(grpc::StatusCode::CANCELLED, "cancelled by the client")); }
   bool abandoned() const override { return finished_.load(std::memory_order_acquire); }
-  void OnDone() override { Unref(); }
+  void OnDone() override {
+    server_.alive_.fetch_sub(1, std::memory_order_release);
+    Unref();
+  }
 
   ModuleServer& server_;
   Response* response_;
@@ -234,6 +238,13 @@ size_t ModuleServer::Drain(std::chrono::milliseconds grace) {
     r->Unref();
   }
   return open.size();
+}
+
+void ModuleServer::Detach(std::chrono::steady_clock::time_point deadline) {
+  draining_ = true;
+  scheduler_.timers().CloseOwner(this);  // no sweep runs into the scheduler any more
+  while (alive_.load(std::memory_order_acquire) > 0 && Clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
 }
 
 void ModuleServer::Shutdown() {

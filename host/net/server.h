@@ -49,6 +49,13 @@ class ModuleServer final : public tinysystems::module::v1::ModuleService::Callba
   size_t Drain(std::chrono::milliseconds grace);
   // Stops the server; open calls are cancelled.
   void Shutdown();
+  // For the end of a drain, instead of Shutdown: waits until `deadline`
+  // for the answers given to reach the wire (every call's OnDone), and
+  // stops using the scheduler. The server goes on refusing new calls with
+  // UNAVAILABLE until the process exits, which closes its connections
+  // (gRPC's Shutdown would cancel the calls that reach it meanwhile, and a
+  // client does not retry CANCELLED). [thread: main]
+  void Detach(std::chrono::steady_clock::time_point deadline);
   size_t inflight() const { return inflight_.load(); }
 
   grpc::ServerUnaryReactor* Send(grpc::CallbackServerContext* ctx, const tinysystems::module::v1::Message* request,
@@ -56,6 +63,7 @@ class ModuleServer final : public tinysystems::module::v1::ModuleService::Callba
 
  private:
   friend class SendReactor;
+  std::atomic<size_t> alive_{0};  // reactors gRPC has not handed back (OnDone)
   void Track(SendReactor* r);    // a reactor opened
   void Untrack(SendReactor* r);  // a reactor finished (once)
   // Calls without a client deadline end at the default deadline: one

@@ -6,6 +6,9 @@
 #include <algorithm>
 #include <condition_variable>
 #include <mutex>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
 
 #include "host/base/bytes.h"
 #include "host/runtime/graph.h"
@@ -38,6 +41,11 @@ class SettingsCall final : public tiny_call {
   std::condition_variable cv_;
   bool done_ = false;
 };
+
+const std::string kNoSettings = "{}";
+// How long a stopped node's handle stays valid (see Scheduler::retired_):
+// well past the default deadline, by which any emit callback has run.
+constexpr std::chrono::minutes kRetireFor{2};
 
 }  // namespace
 
@@ -114,30 +122,70 @@ bool Scheduler::StopNode(Node& node, std::chrono::steady_clock::time_point give_
 std::vector<std::string> Scheduler::Reconcile(const FlowSet& flows, bool* environment_failure) {
   bool environment = false;
   std::lock_guard<std::mutex> lock(reconcile_mu_);
-  GraphPlan plan = PlanGraph(flows, *graph(), modules_, this);
-  for (auto& [node, table] : plan.wiring) node->set_edges(std::move(table));
+  auto old_graph = graph();
+  GraphPlan plan = PlanGraph(flows, *old_graph, modules_, this);
+  std::unordered_map<std::string_view, std::shared_ptr<Node>> gone_by_name;
+  for (const auto& node : plan.gone) gone_by_name.emplace(node->name, node);
+
+  // The new nodes start before the new graph is published, so messages to
+  // a changed node reach its old instance until the new one runs. Sinks
+  // first, so a source's first emit finds its targets running. New nodes
+  // are reachable only through each other's edges until then.
+  std::unordered_set<const Node*> created;
+  for (const auto& node : plan.created) created.insert(node.get());
+  for (const auto& [node, table] : plan.wiring)
+    if (created.count(node.get())) node->set_edges(table);
+  std::vector<std::string> errors;
+  std::vector<std::shared_ptr<Node>> started;
+  for (const auto& node : plan.created) {
+    const NodeSpec* spec = flows.Find(node->name);
+    const std::string& settings = spec->effective_settings.empty() ? kNoSettings : spec->effective_settings;
+    bool node_environment = false;
+    Result result = StartNode(node, settings, &node_environment);
+    auto old = gone_by_name.find(node->name);
+    if (!result.ok() && node_environment && old != gone_by_name.end()) {
+      // The old instance may hold what the new one needs (a listening
+      // port): stop it first and try once more.
+      spdlog::info("restarting node in place node={} error={}", node->name, result.message());
+      if (StopNode(*old->second)) old->second->set_edges(std::make_shared<const EdgeTable>());
+      node_environment = false;
+      result = StartNode(node, settings, &node_environment);
+    }
+    environment = environment || node_environment;
+    if (result.ok()) {
+      spdlog::info("node started node={} module={} component={}", node->name, node->type->module, node->type->name);
+      started.push_back(node);
+    } else {
+      errors.push_back(node->file + ": node '" + node->name + "': " + result.message());
+      spdlog::error("node failed to start node={} error={}", node->name, result.message());
+    }
+  }
+  if (environment_failure) *environment_failure = environment;
+  if (!errors.empty()) {
+    // Rejected as a whole: the published graph stays as it was. (A node
+    // stopped above for its replacement is recreated by the caller's
+    // Reconcile of the previous flows.)
+    for (auto it = started.rbegin(); it != started.rend(); ++it)
+      if (StopNode(**it)) (*it)->set_edges(std::make_shared<const EdgeTable>());
+    return errors;
+  }
+
+  for (auto& [node, table] : plan.wiring)
+    if (!created.count(node.get())) node->set_edges(std::move(table));
   graph_.store(plan.graph, std::memory_order_release);
 
   // Sources first. A stopped node's edges go, so nodes on a cycle (which
   // hold each other through their routes) are freed.
   for (const auto& node : plan.gone)
     if (StopNode(*node)) node->set_edges(std::make_shared<const EdgeTable>());
-
-  // Sinks first, so a source's first emit finds its targets running.
-  std::vector<std::string> errors;
-  for (const auto& node : plan.created) {
-    const NodeSpec* spec = flows.Find(node->name);
-    Result started =
-        StartNode(node, spec->effective_settings.empty() ? "{}" : spec->effective_settings, &environment);
-    if (started.ok()) {
-      spdlog::info("node started node={} module={} component={}", node->name, node->type->module, node->type->name);
-    } else {
-      errors.push_back(node->file + ": node '" + node->name + "': " + started.message());
-      spdlog::error("node failed to start node={} error={}", node->name, started.message());
-    }
-  }
-  if (environment_failure) *environment_failure = environment;
+  for (const auto& node : plan.gone) Retire(node);
   return errors;
+}
+
+void Scheduler::Retire(const std::shared_ptr<Node>& node) {
+  auto now = std::chrono::steady_clock::now();
+  std::erase_if(retired_, [&](const auto& r) { return r.first + kRetireFor <= now; });
+  retired_.emplace_back(now, node);
 }
 
 std::vector<std::string> Scheduler::Shutdown(std::chrono::steady_clock::time_point give_up) {

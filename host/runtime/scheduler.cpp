@@ -107,6 +107,11 @@ void Scheduler::Emit(Node& from, const tiny_call* cause, std::string_view port, 
   // is completed by whoever holds it.
   bool handed = false;
   try {
+    if (NodeState s = from.state.load(std::memory_order_acquire); s == NodeState::kStopped || s == NodeState::kFailed) {
+      handed = true;  // a plugin thread's emit after its node was destroyed
+      Answer(done, user, TINY_STATUS_UNAVAILABLE, "node '" + from.name + "' is destroyed");
+      return;
+    }
     auto table = from.edges();
     const std::vector<Route>* routes = table->Find(port);
     if (routes == nullptr || routes->empty()) {

@@ -104,6 +104,12 @@ class Scheduler {
   ThreadPool workers_;
   std::mutex reconcile_mu_;  // one Reconcile/Shutdown at a time
   std::vector<std::shared_ptr<Node>> stuck_;  // see Shutdown
+  // Nodes a reconcile stopped, kept (instance destroyed, edges cleared) for
+  // kRetireFor so that a plugin thread's late emit on the handle finds a
+  // node that answers UNAVAILABLE rather than freed memory.
+  // [guarded by reconcile_mu_]
+  void Retire(const std::shared_ptr<Node>& node);
+  std::vector<std::pair<std::chrono::steady_clock::time_point, std::shared_ptr<Node>>> retired_;
   std::atomic<size_t> root_emits_{0};
   // For WaitForRootEmits: a root emit's end decrements under this lock (and
   // touches nothing after), so a waiter misses no notification and the

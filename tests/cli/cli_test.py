@@ -21,7 +21,7 @@ import shutil
 import tempfile
 import unittest
 
-from harness import PLUGIN_DIR, start_host, tinyhost, write_flow
+from harness import PLUGIN_DIR, free_port, start_host, tinyhost, write_flow
 
 FIXTURE_DIR = os.environ["TINY_FIXTURE_DIR"]
 EXPECT_VERSION = os.environ.get("TINY_EXPECT_VERSION", "")
@@ -333,6 +333,31 @@ class Abi10PluginTest(CliTestCase):
         self.assertEqual(r.returncode, 0, "stdout %r stderr %r\n%s" % (r.stdout, r.stderr, host.output()))
         self.assertEqual(json.loads(r.stdout), {"from": "abi 1.0"})
         self.assertEqual(host.stop(), 0, host.output())
+
+
+class DeinitOrderTest(CliTestCase):
+    """Design rule 8: the host destroys every instance and joins its own
+    threads (workers, dispatch, timers, the client pool's watcher) before
+    a plugin's deinit runs. The fixture's deinit lists the tiny-* threads
+    it sees."""
+
+    def test_no_host_thread_runs_at_deinit(self):
+        plugins = os.path.join(self.tmp, "plugins")
+        os.mkdir(plugins)
+        shutil.copy(fixture("deinit_order"), plugins)
+        shutil.copy(os.path.join(PLUGIN_DIR, "common-module.so"), plugins)
+        flow = write_flow("nodes:\n"
+                          "  - {name: quiet, module: deinit-order-module, component: noop}\n"
+                          "  - {name: later, module: common-module, component: delay, settings: {delay: 10}}\n",
+                          self.tmp)
+        # A static peer starts the client pool's watcher thread.
+        host = start_host(self, flow, plugin_dir=plugins,
+                          args=["--grace-period", "5s", "--peer", "ghost-module=127.0.0.1:%d" % free_port()])
+        for to in ("quiet.in", "later.in"):
+            r = tinyhost("send", "--address", host.address, "--to", to, "--data", "{}", "--timeout", "20s")
+            self.assertEqual(r.returncode, 0, "stdout %r stderr %r\n%s" % (r.stdout, r.stderr, host.output()))
+        self.assertEqual(host.stop(), 0, host.output())
+        self.assertIn("deinit-order: host threads at deinit: none", host.output())
 
 
 if __name__ == "__main__":

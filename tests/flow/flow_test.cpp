@@ -238,7 +238,7 @@ TEST_CASE("numbers of any length: taken when JSON can hold them, else one line n
                       digits + "}}}\n");
   REQUIRE(lines.size() == 1);
   CHECK(lines[0] == "f.yaml: node 'c': settings.context.n: the number " + digits.substr(0, 40) +
-                        "... (100000 characters) is out of range (at most about 1.8e308)");
+                        "... (100000 bytes) is out of range (at most about 1.8e308)");
   CHECK(Has(Errors("nodes:\n  - {name: c, module: common-module, component: ticker, settings: {context: [1, 1e400]}}\n"),
             "f.yaml: node 'c': settings.context[1]: the number 1e400 is out of range (at most about 1.8e308)"));
   CHECK(Has(Errors("nodes:\n  - name: a\n    module: common-module\n    component: ticker\n    edges:\n"

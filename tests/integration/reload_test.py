@@ -91,8 +91,9 @@ class ReloadTest(unittest.TestCase):
 
     def test_a_setting_a_component_rejects_rolls_the_reload_back(self):
         # Valid YAML, known keys, but `picky` refuses its settings when the
-        # node starts: the whole reload is rejected and the previous flows
-        # come back (count, changed in the edit, is recreated as it was).
+        # node starts: the whole reload is rejected. The new nodes start
+        # before the change goes live, so nothing of it was ever published:
+        # count, changed in the edit, kept running as it was (its state too).
         self.assertEqual(self.send("entry.in"), {"count": 1})
         self.assertEqual(self.send("keep.in"), {"count": 1})
         mark = self.host.line_count()
@@ -102,7 +103,7 @@ class ReloadTest(unittest.TestCase):
         line = self.host.wait_for(r"reload rejected, the running flows stay: .*node 'fussy'", after=mark)
         self.assertIsNotNone(line, self.host.output())
         self.assertIsNotNone(self.host.wait_for(r"previous flows restored nodes=3", after=mark), self.host.output())
-        self.assertEqual(self.send("entry.in"), {"count": 1})  # count recreated with start 0, not 50
+        self.assertEqual(self.send("entry.in"), {"count": 2})  # the same count: start 0, not 50
         self.assertEqual(self.send("keep.in"), {"count": 2})  # untouched throughout
         code, _, error = self.client.send("fussy.in", "{}")
         self.assertEqual(code, "NOT_FOUND", error)

@@ -83,7 +83,7 @@ TEST_CASE("a long bad `to` is cut to 200 bytes in the error") {
   std::string to(5000, 'x');
   auto d = DecodeSend(Make(to));
   CHECK_FALSE(d.ok);
-  CHECK(d.error == "to '" + std::string(200, 'x') + "' is not node.port");
+  CHECK(d.error == "to '" + std::string(200, 'x') + "... (5000 bytes)' is not node.port");
 }
 
 TEST_CASE("data that is not JSON is refused, saying why") {

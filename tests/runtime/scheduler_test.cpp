@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 
 #include <atomic>
+#include <map>
 #include <thread>
 
 #include "support/host_test_support.h"
@@ -260,12 +261,49 @@ TEST_CASE("reconcile keeps unchanged nodes, replaces changed ones and rewires ed
   CHECK(send("c").status == TINY_STATUS_NOT_FOUND);
 }
 
-TEST_CASE("settings a component rejects keep that node down and report it") {
+TEST_CASE("settings a component rejects are reported and the running graph stays as it was") {
   Scheduler scheduler(Registry(), {});
-  auto errors = scheduler.Reconcile(Flow("nodes:\n  - {name: p, module: test-module, component: picky, settings: {reject: true}}\n"));
+  REQUIRE(scheduler.Reconcile(Flow("nodes:\n  - {name: c, module: test-module, component: counter}\n")).empty());
+  auto c_before = scheduler.graph()->Find("c")->local;
+  CHECK(SendVia(scheduler, "c", "in", "{}").data == R"({"count":1})");
+  auto errors = scheduler.Reconcile(Flow(
+      "nodes:\n  - {name: c, module: test-module, component: counter, settings: {start: 7}}\n"
+      "  - {name: p, module: test-module, component: picky, settings: {reject: true}}\n"));
   REQUIRE(errors.size() == 1);
   CHECK(errors[0] == "test.yaml: node 'p': settings: reject was set");
-  CHECK(SendVia(scheduler, "p", "in", "{}").status == TINY_STATUS_UNAVAILABLE);
+  // Nothing of the rejected flows was published, nor left running: the old c still counts.
+  CHECK(scheduler.graph()->Find("p") == nullptr);
+  CHECK(SendVia(scheduler, "p", "in", "{}").status == TINY_STATUS_NOT_FOUND);
+  CHECK(scheduler.graph()->Find("c")->local == c_before);
+  CHECK(SendVia(scheduler, "c", "in", "{}").data == R"({"count":2})");
+}
+
+TEST_CASE("a changed node answers through its old instance until the new one runs") {
+  Scheduler scheduler(Registry(), {});
+  auto flow = [](int ms, const char* tag) {
+    return Flow("nodes:\n  - {name: s, module: test-module, component: slowstart, settings: {ms: " +
+                std::to_string(ms) + ", tag: " + tag + "}}\n");
+  };
+  REQUIRE(scheduler.Reconcile(flow(0, "old")).empty());
+  std::atomic<bool> reloaded{false};
+  std::thread reload([&] {
+    CHECK(scheduler.Reconcile(flow(300, "new")).empty());  // the new instance takes 300 ms to start
+    reloaded = true;
+  });
+  // Every message sent meanwhile is answered by one instance or the other:
+  // none finds the node down (before, the new graph was published first).
+  int during = 0;
+  std::map<std::string, int> answers;
+  while (!reloaded) {
+    Answer a = SendVia(scheduler, "s", "in", "{}");
+    REQUIRE(a.status == TINY_STATUS_OK);
+    ++answers[a.data];
+    ++during;
+  }
+  reload.join();
+  CHECK(during > 0);
+  CHECK(answers.count(R"({"tag":"old"})") == 1);
+  CHECK(SendVia(scheduler, "s", "in", "{}").data == R"({"tag":"new"})");
 }
 
 TEST_CASE("shutdown answers calls a node still holds") {

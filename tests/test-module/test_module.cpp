@@ -104,6 +104,21 @@ class Picky final : public tiny::Component {
   tiny::Reply on_message(tiny::Message& msg) override { return tiny::Reply::echo(msg); }
 };
 
+// Takes `ms` to accept its settings; answers {"tag": tag}. Settings:
+// {"ms": N, "tag": "..."} (a node that is slow to start, for reloads).
+class SlowStart final : public tiny::Component {
+ public:
+  tiny::Reply on_settings(const tiny::Json& s) override {
+    std::this_thread::sleep_for(std::chrono::milliseconds(s.at("ms").get<int64_t>()));
+    tag_ = s.at("tag").get<std::string>();
+    return tiny::Reply::empty();
+  }
+  tiny::Reply on_message(tiny::Message&) override { return tiny::Json{{"tag", tag_}}; }
+
+ private:
+  std::string tag_;  // set before the node is reachable
+};
+
 }  // namespace
 
 #ifndef TEST_MODULE_NAME
@@ -120,4 +135,5 @@ TINY_MODULE(TEST_MODULE_NAME, "0.0.1",
             tiny::ComponentSpec::of<Garbage>("garbage").in("in"),
             tiny::ComponentSpec::of<Counter>("counter").in("in").settings({{"start", 0}}),
             tiny::ComponentSpec::of<Thrower>("thrower").in("in"),
-            tiny::ComponentSpec::of<Picky>("picky").in("in").settings({{"reject", false}}))
+            tiny::ComponentSpec::of<Picky>("picky").in("in").settings({{"reject", false}}),
+            tiny::ComponentSpec::of<SlowStart>("slowstart").in("in").settings({{"ms", 0}, {"tag", ""}}))
