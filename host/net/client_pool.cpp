@@ -7,6 +7,7 @@
 
 #include "host/base/bytes.h"
 #include "host/base/log.h"
+#include "host/base/tsan.h"
 
 namespace tiny::host {
 namespace {
@@ -150,6 +151,7 @@ void ClientPool::Arm(const std::shared_ptr<Peer>& peer, grpc_connectivity_state 
   if (stopping_) return;
   // The tag is a heap copy of the shared_ptr: the watcher owns it.
   auto* tag = new std::shared_ptr<Peer>(peer);
+  TINY_HAND_OVER(tag);
   peer->channel->NotifyOnStateChange(state, WatchDeadline(), &state_cq_, tag);
 }
 
@@ -157,6 +159,7 @@ void ClientPool::RunWatcher() {
   void* tag = nullptr;
   bool ok = false;
   while (state_cq_.Next(&tag, &ok)) {
+    TINY_HANDED_OVER(tag);
     std::unique_ptr<std::shared_ptr<Peer>> owned(static_cast<std::shared_ptr<Peer>*>(tag));
     const auto& peer = *owned;
     if (stopping_.load()) continue;  // drop the watch; the queue drains
@@ -209,7 +212,9 @@ void ClientPool::Send(const std::string& module, const std::string& to, const st
   (void)owned.release();  // the callback owns it now
   if (spdlog::should_log(spdlog::level::debug))
     spdlog::debug("sent message via gRPC to={} module={} address={}", to, module, LogValue(peer->target));
+  TINY_HAND_OVER(rpc);
   peer->stub->async()->Send(&rpc->context, &rpc->request, &rpc->response, [this, rpc](grpc::Status status) {
+    TINY_HANDED_OVER(rpc);
     // Untracked last (the guard runs after the answer): CancelAndClose
     // returns only once no callback can still touch a call or the pool.
     struct Done {

@@ -10,6 +10,7 @@
 
 #include "host/base/bytes.h"
 #include "host/base/names.h"
+#include "host/base/tsan.h"
 #include "host/net/message_decoder.h"
 
 namespace tiny::host {
@@ -79,6 +80,7 @@ class SendReactor final : public grpc::ServerUnaryReactor, public tiny_call {
   // Runs once, after a successful Claim.
   void Done(const grpc::Status& status) {
     server_.Untrack(this);
+    TINY_HAND_OVER(this);  // to OnDone, on a gRPC thread
     Finish(status);
   }
 
@@ -108,9 +110,13 @@ class SendReactor final : public grpc::ServerUnaryReactor, public tiny_call {
     }
     Done(grpc::Status::OK);
   }
-  void OnCancel() override { FinishWith(grpc::Status(grpc::StatusCode::CANCELLED, "cancelled by the client")); }
+  void OnCancel() override {
+    TINY_HANDED_OVER(this);
+    FinishWith(grpc::Status(grpc::StatusCode::CANCELLED, "cancelled by the client"));
+  }
   bool abandoned() const override { return finished_.load(std::memory_order_acquire); }
   void OnDone() override {
+    TINY_HANDED_OVER(this);
     server_.alive_.fetch_sub(1, std::memory_order_release);
     Unref();
   }
@@ -281,6 +287,7 @@ grpc::ServerUnaryReactor* ModuleServer::Send(grpc::CallbackServerContext* ctx, c
   if (spdlog::should_log(spdlog::level::debug))
     spdlog::debug("received message via gRPC to={} from={}", request->to(), request->from());
   scheduler_.DeliverToAddress(decoded.node, decoded.port, request->from(), request->data(), reactor);
+  TINY_HAND_OVER(reactor);  // to OnCancel, on a gRPC thread
   return reactor;
 }
 

@@ -167,6 +167,7 @@ std::vector<std::string> Scheduler::Reconcile(const FlowSet& flows, bool* enviro
     // Reconcile of the previous flows.)
     for (auto it = started.rbegin(); it != started.rend(); ++it)
       if (StopNode(**it)) (*it)->set_edges(std::make_shared<const EdgeTable>());
+    for (const auto& node : plan.created) Retire(node);  // a plugin thread may hold its handle
     return errors;
   }
 
