@@ -91,6 +91,7 @@ ServerOptions ServerOptionsFrom(const RunOptions& o, const TlsReloader* tls) {
   s.listen = o.listen;
   s.max_message_size = o.max_message_size;
   s.max_inflight = o.max_inflight;
+  s.max_inflight_bytes = o.max_inflight_bytes;
   s.default_deadline = o.default_deadline;
   s.keepalive_time = o.keepalive_time;
   s.keepalive_timeout = o.keepalive_timeout;
@@ -104,6 +105,7 @@ SchedulerOptions SchedulerOptionsFrom(const RunOptions& o) {
   s.worker_threads = o.worker_threads;
   s.default_deadline = o.default_deadline;
   s.max_fanout = o.max_fanout;
+  s.max_queued = o.max_queued;
   return s;
 }
 
