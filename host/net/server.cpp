@@ -3,6 +3,7 @@
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
 #include <grpcpp/resource_quota.h>
+#include <malloc.h>
 #include <spdlog/spdlog.h>
 
 #include <thread>
@@ -114,7 +115,11 @@ class SendReactor final : public grpc::ServerUnaryReactor, public tiny_call {
   }
   void OnCancel() override { FinishWith(grpc::Status(grpc::StatusCode::CANCELLED, "cancelled by the client")); }
   bool abandoned() const override { return finished_.load(std::memory_order_acquire); }
-  void OnDone() override { Unref(); }
+  void OnDone() override {
+    // gRPC has let go of the request and the answer now.
+    if (charged_bytes_ >= ModuleServer::kLargeRequest) server_.large_finished_.store(true, std::memory_order_relaxed);
+    Unref();
+  }
 
   ModuleServer& server_;
   Response* response_;
@@ -198,6 +203,7 @@ void ModuleServer::OnSweep(void* user, int32_t event) {
   if (event != TINY_TIMER_FIRED) return;  // closed at shutdown
   auto* self = static_cast<ModuleServer*>(user);
   self->SweepDeadlines();
+  self->TrimAfterLargeRequests();
   self->ArmSweep();
 }
 
@@ -218,6 +224,13 @@ void ModuleServer::SweepDeadlines() {
                                    std::to_string(options_.default_deadline.count()) + " ms"));
     r->Unref();
   }
+}
+
+void ModuleServer::TrimAfterLargeRequests() {
+  if (!large_finished_.load(std::memory_order_relaxed)) return;
+  if (inflight_bytes_.load(std::memory_order_relaxed) >= kLargeRequest) return;  // still busy: the memory is reused
+  large_finished_.store(false, std::memory_order_relaxed);
+  malloc_trim(0);
 }
 
 void ModuleServer::SetServing(bool serving) {

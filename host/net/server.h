@@ -70,6 +70,13 @@ class ModuleServer final : public tinysystems::module::v1::ModuleService::Callba
   void ArmSweep();
   static void OnSweep(void* user, int32_t event);
   void SweepDeadlines();
+  // glibc keeps the memory a burst of large messages took in its arenas
+  // (gRPC reads a message in many small slices, spread over the threads'
+  // arenas): once such requests have finished and none is left in flight,
+  // the sweep gives the free pages back (malloc_trim), at most once per
+  // sweep and never while large messages keep coming (they reuse it).
+  static constexpr size_t kLargeRequest = 1024 * 1024;
+  void TrimAfterLargeRequests();
 
   Scheduler& scheduler_;
   ServerOptions options_;
@@ -78,6 +85,7 @@ class ModuleServer final : public tinysystems::module::v1::ModuleService::Callba
   std::atomic<bool> draining_{false};
   std::atomic<size_t> inflight_{0};
   std::atomic<size_t> inflight_bytes_{0};
+  std::atomic<bool> large_finished_{false};  // a call with a request of kLargeRequest or more was done (OnDone) since the last trim
   // The reactors not yet finished, as an intrusive list, so that the end of
   // the grace period can answer each of them.
   std::mutex open_mu_;
