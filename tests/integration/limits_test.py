@@ -4,6 +4,7 @@ worker queue is bounded (--max-queued), the request bytes of the calls in
 flight are bounded (--max-inflight-bytes), and memory goes back to about
 its idle figure after a burst of large messages."""
 import json
+import os
 import threading
 import unittest
 
@@ -84,6 +85,30 @@ class WorkerDeadlockTest(unittest.TestCase):
         self.assertEqual(host.stop(timeout=60), 0, host.output())
         for f in again:
             self.assertIn(outcome(f)[0], ("UNAVAILABLE", "CANCELLED"), host.output())
+
+
+    def test_a_reload_that_removes_a_waiting_node_finishes(self):
+        # The reload destroys ask1 only once its handlers return: each is
+        # freed at its call's deadline (before, never).
+        flow = write_flow(CHAIN_THROUGH_DELAY)
+        host = start_host(self, flow, plugins=["test-module", "common-module"],
+                          args=["--worker-threads", "2", "--reload-interval", "100ms", "--log-level", "debug"])
+        client = Client(host.address)
+        self.addCleanup(client.close)
+        stuck = [send_async(client, "ask1.in", json.dumps({"ms": 0}), timeout=3) for _ in range(6)]
+        self.assertTrue(host.wait_count("received message via gRPC to=ask1.in", 6), host.output())
+        without_ask1 = CHAIN_THROUGH_DELAY[CHAIN_THROUGH_DELAY.index("  - name: hold"):]
+        tmp = flow + ".tmp"
+        with open(tmp, "w") as f:
+            f.write("nodes:\n" + without_ask1)
+        os.replace(tmp, flow)
+        self.assertTrue(host.wait_for("flows reloaded nodes=3", timeout=60), host.output())
+        self.assertIn("node destroyed node=ask1", host.output())
+        for f in stuck:
+            self.assertEqual(outcome(f)[0], "DEADLINE_EXCEEDED")
+        self.assertEqual(client.send("ask2.in", json.dumps({"ms": 0}), timeout=30), ("OK", b'{"slept":0}', ""))
+        self.assertEqual(client.send("ask1.in", "{}")[0], "NOT_FOUND")
+        self.assertEqual(host.stop(timeout=60), 0, host.output())
 
 
 class WorkerQueueBoundTest(unittest.TestCase):
