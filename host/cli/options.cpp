@@ -62,6 +62,8 @@ std::vector<std::string> SplitList(const std::vector<std::string>& items) {
 constexpr size_t kMaxMessageSize = 2147483647;
 constexpr size_t kMaxWorkerThreads = 1024;
 constexpr size_t kMaxInflight = 1000000;
+constexpr size_t kMaxInflightBytes = size_t{1} << 40;  // 1 TiB
+constexpr size_t kMaxQueued = 1000000;
 constexpr size_t kMaxFanout = size_t{1} << 32;
 
 // A flag's value as an error line shows it: cut to 64 bytes.
@@ -148,6 +150,8 @@ po::options_description RunDescription(RunOptions& o) {
       ("keepalive-min-time", po::value<std::string>()->default_value("5s"), "server: minimum ping interval accepted")
       ("max-message-size", po::value<std::string>()->default_value("4MiB"), "largest message, both ways")
       ("max-inflight", po::value<size_t>(&o.max_inflight)->default_value(o.max_inflight), "concurrent Send calls before RESOURCE_EXHAUSTED")
+      ("max-inflight-bytes", po::value<std::string>()->default_value("256MiB"), "request bytes held by Send calls in flight before RESOURCE_EXHAUSTED")
+      ("max-queued", po::value<size_t>(&o.max_queued)->default_value(o.max_queued), "messages waiting for a worker thread (and, apart, for a dispatch thread) before RESOURCE_EXHAUSTED")
       ("max-fanout", po::value<size_t>(&o.max_fanout)->default_value(o.max_fanout), "edge deliveries one message may cause on this host before FAILED_PRECONDITION")
       ("worker-threads", po::value<size_t>(&o.worker_threads)->default_value(o.worker_threads), "threads for blocking components")
       ("reload-interval", po::value<std::string>()->default_value("1s"), "flow file poll interval (0: off)")
@@ -329,7 +333,10 @@ Options ParseOptions(int argc, const char* const argv[], const std::map<std::str
     o.keepalive_min_time = ParseDuration("--keepalive-min-time", vm["keepalive-min-time"].as<std::string>());
     o.reload_interval = ParseDuration("--reload-interval", vm["reload-interval"].as<std::string>());
     o.max_message_size = ParseSize("--max-message-size", vm["max-message-size"].as<std::string>(), kMaxMessageSize);
+    o.max_inflight_bytes =
+        ParseSize("--max-inflight-bytes", vm["max-inflight-bytes"].as<std::string>(), kMaxInflightBytes);
     if (o.default_deadline.count() <= 0) throw UsageError("--default-deadline must be positive");
+    if (o.max_inflight_bytes == 0) throw UsageError("--max-inflight-bytes must be positive");
     if (o.worker_threads == 0 || o.worker_threads > kMaxWorkerThreads)
       throw UsageError("--worker-threads: " + std::to_string(o.worker_threads) + " is out of range (1.." +
                        std::to_string(kMaxWorkerThreads) + ")");
@@ -339,6 +346,9 @@ Options ParseOptions(int argc, const char* const argv[], const std::map<std::str
     if (o.max_inflight == 0 || o.max_inflight > kMaxInflight)
       throw UsageError("--max-inflight: " + std::to_string(o.max_inflight) + " is out of range (1.." +
                        std::to_string(kMaxInflight) + ")");
+    if (o.max_queued == 0 || o.max_queued > kMaxQueued)
+      throw UsageError("--max-queued: " + std::to_string(o.max_queued) + " is out of range (1.." +
+                       std::to_string(kMaxQueued) + ")");
     static const char* kLevels[] = {"trace", "debug", "info", "warn", "error", "off"};
     if (std::find(std::begin(kLevels), std::end(kLevels), o.log_level) == std::end(kLevels))
       throw UsageError("--log-level: unknown level '" + o.log_level + "' (trace, debug, info, warn, error, off)");

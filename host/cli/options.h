@@ -41,6 +41,8 @@ struct RunOptions {
   std::chrono::milliseconds reload_interval{1000};
   size_t max_message_size = 4 * 1024 * 1024;
   size_t max_inflight = 10000;
+  size_t max_inflight_bytes = size_t{256} * 1024 * 1024;  // request bytes held by calls in flight
+  size_t max_queued = 10000;  // deliveries waiting for a thread, per pool
   size_t max_fanout = 65536;  // edge deliveries one message may cause on a host
   size_t worker_threads = 8;
   bool check_only = false;

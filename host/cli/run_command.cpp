@@ -1,5 +1,6 @@
 // `tinyhost run`: the life of a host. RunHost lists its phases; a Host holds
 // the parts they start, and its destructor stops them in reverse order.
+#include <malloc.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -101,6 +102,7 @@ ServerOptions ServerOptionsFrom(const RunOptions& o, const TlsReloader* tls) {
   s.listen = o.listen;
   s.max_message_size = o.max_message_size;
   s.max_inflight = o.max_inflight;
+  s.max_inflight_bytes = o.max_inflight_bytes;
   s.default_deadline = o.default_deadline;
   s.keepalive_time = o.keepalive_time;
   s.keepalive_timeout = o.keepalive_timeout;
@@ -114,6 +116,7 @@ SchedulerOptions SchedulerOptionsFrom(const RunOptions& o) {
   s.worker_threads = o.worker_threads;
   s.default_deadline = o.default_deadline;
   s.max_fanout = o.max_fanout;
+  s.max_queued = o.max_queued;
   return s;
 }
 
@@ -294,6 +297,10 @@ void Host::Stop() {
     std::fflush(stderr);
     std::_Exit(1);
   }
+  // The nodes are gone; the scheduler still is. Closing the channels hands
+  // back any call to a peer that a cancel did not end, into live code.
+  scheduler_->set_remote(nullptr);
+  pool_.reset();
 }
 
 // The listener left running at the end of a drain: reachable, so that
@@ -314,9 +321,17 @@ Host::Listener* g_listener = nullptr;
   _exit(0);
 }
 
+// glibc raises its mmap threshold to the size of each large block freed
+// (up to 32 MiB), so after the first 4 MiB message every later one is
+// carved from a heap that keeps its pages. A fixed threshold turns the
+// dynamic one off: a block of 1 MiB or more is mapped, and unmapped when
+// freed. Before any thread starts.
+void ReturnLargeBlocksToTheSystem() { mallopt(M_MMAP_THRESHOLD, 1024 * 1024); }
+
 }  // namespace
 
 int RunHost(const RunOptions& o) {
+  ReturnLargeBlocksToTheSystem();
   sigset_t stop_signals = BlockStopSignals();
   ConfigureLogging(o.log_level, o.log_format);
   RaiseOpenFileLimit();

@@ -63,7 +63,13 @@ ClientPool::~ClientPool() {
   }
   {
     std::lock_guard<std::mutex> lock(mu_);
-    peers_.clear();  // channels shut down; pending watches complete
+    peers_.clear();  // channels shut down; pending watches and calls complete
+  }
+  {
+    // A call's callback touches the pool (Untrack): wait for the last.
+    std::unique_lock<std::mutex> lock(calls_mu_);
+    if (!calls_cv_.wait_for(lock, std::chrono::seconds(5), [this] { return open_calls_ == 0; }))
+      spdlog::error("calls to peers still open as the client pool closes calls={}", open_calls_);
   }
   if (watcher_.joinable()) {
     watcher_.join();

@@ -3,6 +3,7 @@
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
 #include <grpcpp/resource_quota.h>
+#include <malloc.h>
 #include <spdlog/spdlog.h>
 
 #include <thread>
@@ -45,8 +46,13 @@ Clock::time_point ToSteady(std::chrono::system_clock::time_point deadline) {
 // owns `response_` and calls Finish.
 class SendReactor final : public grpc::ServerUnaryReactor, public tiny_call {
  public:
-  SendReactor(ModuleServer& server, const Message* request, Response* response, CallContext ctx)
-      : tiny_call(std::move(ctx)), server_(server), response_(response), request_(request) {
+  SendReactor(ModuleServer& server, const Message* request, Response* response, CallContext ctx,
+              size_t charged_bytes)
+      : tiny_call(std::move(ctx)),
+        server_(server),
+        response_(response),
+        request_(request),
+        charged_bytes_(charged_bytes) {
     Ref();  // gRPC's, until OnDone
     server_.alive_.fetch_add(1, std::memory_order_relaxed);
     server_.Track(this);
@@ -118,6 +124,8 @@ class SendReactor final : public grpc::ServerUnaryReactor, public tiny_call {
   void OnDone() override {
     TINY_HANDED_OVER(this);
     server_.alive_.fetch_sub(1, std::memory_order_release);
+    // gRPC has let go of the request and the answer now.
+    if (charged_bytes_ >= ModuleServer::kLargeRequest) server_.large_finished_.store(true, std::memory_order_relaxed);
     Unref();
   }
 
@@ -126,6 +134,7 @@ class SendReactor final : public grpc::ServerUnaryReactor, public tiny_call {
   std::atomic<bool> finished_{false};
   const Message* request_ = nullptr;  // valid until Finish; its data was checked
   Clock::time_point sweep_deadline_ = Clock::time_point::max();  // set before delivery, then read-only
+  const size_t charged_bytes_;  // counted against --max-inflight-bytes until Untrack
   // ModuleServer's list of open reactors (guarded by its open_mu_).
   SendReactor* prev_ = nullptr;
   SendReactor* next_ = nullptr;
@@ -151,6 +160,13 @@ void ModuleServer::Untrack(SendReactor* r) {
   if (r->next_) r->next_->prev_ = r->prev_;
   r->prev_ = r->next_ = nullptr;
   inflight_.fetch_sub(1, std::memory_order_relaxed);
+  inflight_bytes_.fetch_sub(r->charged_bytes_, std::memory_order_relaxed);
+}
+
+bool ModuleServer::ChargeBytes(size_t bytes) {
+  if (inflight_bytes_.fetch_add(bytes, std::memory_order_relaxed) + bytes <= options_.max_inflight_bytes) return true;
+  inflight_bytes_.fetch_sub(bytes, std::memory_order_relaxed);
+  return false;
 }
 
 void ModuleServer::Start() {
@@ -195,6 +211,7 @@ void ModuleServer::OnSweep(void* user, int32_t event) {
   if (event != TINY_TIMER_FIRED) return;  // closed at shutdown
   auto* self = static_cast<ModuleServer*>(user);
   self->SweepDeadlines();
+  self->TrimAfterLargeRequests();
   self->ArmSweep();
 }
 
@@ -215,6 +232,13 @@ void ModuleServer::SweepDeadlines() {
                                    std::to_string(options_.default_deadline.count()) + " ms"));
     r->Unref();
   }
+}
+
+void ModuleServer::TrimAfterLargeRequests() {
+  if (!large_finished_.load(std::memory_order_relaxed)) return;
+  if (inflight_bytes_.load(std::memory_order_relaxed) >= kLargeRequest) return;  // still busy: the memory is reused
+  large_finished_.store(false, std::memory_order_relaxed);
+  malloc_trim(0);
 }
 
 void ModuleServer::SetServing(bool serving) {
@@ -271,7 +295,10 @@ grpc::ServerUnaryReactor* ModuleServer::Send(grpc::CallbackServerContext* ctx, c
   DecodedSend decoded = DecodeSend(*request);
   call_ctx.hop = decoded.hop;
   call_ctx.metadata = decoded.metadata;
-  auto* reactor = new SendReactor(*this, request, response, std::move(call_ctx));
+  // Given back when the call finishes (Untrack), however it ends.
+  const size_t bytes = request->ByteSizeLong();
+  const bool charged = ChargeBytes(bytes);
+  auto* reactor = new SendReactor(*this, request, response, std::move(call_ctx), charged ? bytes : 0);
 
   auto fail = [&](grpc::StatusCode code, std::string message) {
     reactor->FinishWith(grpc::Status(code, std::move(message)));
@@ -282,6 +309,9 @@ grpc::ServerUnaryReactor* ModuleServer::Send(grpc::CallbackServerContext* ctx, c
   if (inflight_.load() > options_.max_inflight)
     return fail(grpc::StatusCode::RESOURCE_EXHAUSTED,
                 "too many calls in flight (limit " + std::to_string(options_.max_inflight) + ")");
+  if (!charged)
+    return fail(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                "too many bytes in flight (limit " + std::to_string(options_.max_inflight_bytes) + ")");
   if (!decoded.ok) return fail(grpc::StatusCode::INVALID_ARGUMENT, decoded.error);
   if (!client_deadline) reactor->SetSweepDeadline(reactor->context.deadline);
   if (spdlog::should_log(spdlog::level::debug))

@@ -20,6 +20,8 @@ struct ServerOptions {
   std::string listen;
   size_t max_message_size = 4 * 1024 * 1024;
   size_t max_inflight = 10000;
+  // Bytes of requests (their serialized size) held by the calls in flight.
+  size_t max_inflight_bytes = size_t{256} * 1024 * 1024;
   // Applied to calls whose client set no deadline: the reactor finishes
   // with DEADLINE_EXCEEDED when it passes (a host timer).
   std::chrono::milliseconds default_deadline{30000};
@@ -57,6 +59,7 @@ class ModuleServer final : public tinysystems::module::v1::ModuleService::Callba
   // client does not retry CANCELLED). [thread: main]
   void Detach(std::chrono::steady_clock::time_point deadline);
   size_t inflight() const { return inflight_.load(); }
+  size_t inflight_bytes() const { return inflight_bytes_.load(); }
 
   grpc::ServerUnaryReactor* Send(grpc::CallbackServerContext* ctx, const tinysystems::module::v1::Message* request,
                                  tinysystems::module::v1::Response* response) override;
@@ -65,13 +68,23 @@ class ModuleServer final : public tinysystems::module::v1::ModuleService::Callba
   friend class SendReactor;
   std::atomic<size_t> alive_{0};  // reactors gRPC has not handed back (OnDone)
   void Track(SendReactor* r);    // a reactor opened
-  void Untrack(SendReactor* r);  // a reactor finished (once)
+  void Untrack(SendReactor* r);  // a reactor finished (once); gives back its bytes
+  // Counts `bytes` against --max-inflight-bytes; false (nothing counted)
+  // when they would pass it.
+  bool ChargeBytes(size_t bytes);
   // Calls without a client deadline end at the default deadline: one
   // periodic sweep over the open reactors instead of a timer per call.
   static constexpr std::chrono::milliseconds kSweepInterval{100};
   void ArmSweep();
   static void OnSweep(void* user, int32_t event);
   void SweepDeadlines();
+  // glibc keeps the memory a burst of large messages took in its arenas
+  // (gRPC reads a message in many small slices, spread over the threads'
+  // arenas): once such requests have finished and none is left in flight,
+  // the sweep gives the free pages back (malloc_trim), at most once per
+  // sweep and never while large messages keep coming (they reuse it).
+  static constexpr size_t kLargeRequest = 1024 * 1024;
+  void TrimAfterLargeRequests();
 
   Scheduler& scheduler_;
   ServerOptions options_;
@@ -79,6 +92,8 @@ class ModuleServer final : public tinysystems::module::v1::ModuleService::Callba
   int port_ = 0;
   std::atomic<bool> draining_{false};
   std::atomic<size_t> inflight_{0};
+  std::atomic<size_t> inflight_bytes_{0};
+  std::atomic<bool> large_finished_{false};  // a call with a request of kLargeRequest or more was done (OnDone) since the last trim
   // The reactors not yet finished, as an intrusive list, so that the end of
   // the grace period can answer each of them.
   std::mutex open_mu_;

@@ -192,6 +192,10 @@ void Scheduler::Retire(const std::shared_ptr<Node>& node) {
 std::vector<std::string> Scheduler::Shutdown(std::chrono::steady_clock::time_point give_up) {
   std::lock_guard<std::mutex> lock(reconcile_mu_);
   auto old_graph = graph_.exchange(std::make_shared<const Graph>());
+  // Deliveries still waiting for a worker are answered UNAVAILABLE now, and
+  // later ones at once: a blocking handler waiting on one (emit_wait) is
+  // freed, so that its node can stop before `give_up`.
+  workers_.Close();
   // Sources first, so nothing emits into a node already destroyed.
   std::vector<std::shared_ptr<Node>> locals;
   for (const auto& [name, entry] : old_graph->nodes)

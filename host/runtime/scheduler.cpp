@@ -5,6 +5,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <chrono>
+
 #include "host/base/bytes.h"
 
 namespace tiny::host {
@@ -86,13 +89,70 @@ class FanOut {
   std::atomic<size_t> remaining_;
 };
 
+// The answer of an emit made by a blocking handler, which may be waiting
+// for it (emit_wait, or a C plugin's own wait): given at the deadline as
+// DEADLINE_EXCEEDED if nothing answered before, so that the handler is
+// freed even when a component holds the delivery or the delivery waits
+// for a worker that never comes. The later real answer is dropped.
+class EmitDeadline {
+ public:
+  // Puts the guard between the emit and *done/*user. Nothing changes when
+  // the timer service refuses the timer (it is stopping).
+  static void Arm(TimerService& timers, const void* owner, Clock::time_point deadline, std::string where,
+                  tiny_emit_done_fn* done, void** user) {
+    auto* guard = new EmitDeadline(timers, owner, std::move(where), *done, *user);
+    auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now());
+    uint64_t id = timers.Start(owner, std::max(left, std::chrono::milliseconds(0)), &EmitDeadline::OnTimer, guard);
+    if (id == 0) {
+      delete guard;
+      return;
+    }
+    guard->timer_.store(id, std::memory_order_release);
+    *done = &EmitDeadline::OnAnswer;
+    *user = guard;
+  }
+
+ private:
+  EmitDeadline(TimerService& timers, const void* owner, std::string where, tiny_emit_done_fn done, void* user)
+      : timers_(timers), owner_(owner), where_(std::move(where)), done_(done), user_(user) {}
+
+  static void OnAnswer(void* self, const tiny_result* r) {
+    auto* guard = static_cast<EmitDeadline*>(self);
+    if (guard->Claim()) {
+      guard->done_(guard->user_, r);
+      guard->timers_.Cancel(guard->owner_, guard->timer_.load(std::memory_order_acquire));  // its Unref, if cancelled
+    }
+    guard->Unref();
+  }
+  static void OnTimer(void* self, int32_t event) {
+    auto* guard = static_cast<EmitDeadline*>(self);
+    if (event == TINY_TIMER_FIRED && guard->Claim())
+      Answer(guard->done_, guard->user_, TINY_STATUS_DEADLINE_EXCEEDED,
+             "deadline exceeded waiting for the answer to the emit from " + guard->where_);
+    guard->Unref();
+  }
+  bool Claim() { return !answered_.exchange(true, std::memory_order_acq_rel); }
+  void Unref() {
+    if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
+  }
+
+  TimerService& timers_;
+  const void* owner_;
+  const std::string where_;  // NODE.PORT
+  const tiny_emit_done_fn done_;
+  void* const user_;
+  std::atomic<uint64_t> timer_{0};
+  std::atomic<bool> answered_{false};
+  std::atomic<int> refs_{2};  // the answer's and the timer's
+};
+
 }  // namespace
 
 Scheduler::Scheduler(const ModuleRegistry& modules, SchedulerOptions options)
     : modules_(modules),
       options_(options),
-      dispatch_("tiny-dispatch", options.dispatch_threads),
-      workers_("tiny-worker", options.worker_threads) {}
+      dispatch_("tiny-dispatch", options.dispatch_threads, options.max_queued),
+      workers_("tiny-worker", options.worker_threads, options.max_queued) {}
 
 Scheduler::~Scheduler() {
   Shutdown();
@@ -155,6 +215,9 @@ void Scheduler::Emit(Node& from, const tiny_call* cause, std::string_view port, 
       done = &RootDone::Finish;
       user = root;
     }
+    // A handler on a worker may block until this is answered.
+    if (t_on_worker && done && ctx.deadline != Clock::time_point::max())
+      EmitDeadline::Arm(timers_, this, ctx.deadline, from.name + "." + std::string(port), &done, &user);
     if (routes->size() == 1) {
       auto* call = new CallbackCall(ctx, done, user);
       handed = true;
@@ -252,22 +315,7 @@ void Scheduler::Invoke(const std::shared_ptr<Node>& node, std::string_view port,
   }
   const bool caller_runs = node->type->blocking && t_on_worker && t_inline_depth < options_.max_inline_depth;
   if (!caller_runs && (node->type->blocking || t_inline_depth >= options_.max_inline_depth)) {
-    ThreadPool& pool = node->type->blocking ? workers_ : dispatch_;
-    const bool blocking = node->type->blocking;
-    bool posted = pool.Post([this, node, port = std::string(port), data = std::string(data), call, blocking] {
-      // The caller may have given up while this waited for a worker.
-      if (call->context.deadline != Clock::time_point::max() && call->context.deadline <= Clock::now()) {
-        FailCall(call, TINY_STATUS_DEADLINE_EXCEEDED, "deadline exceeded while queued for " + node->name);
-        return;
-      }
-      if (call->abandoned()) {  // cancelled or gone: do not hold a worker for nobody
-        FailCall(call, TINY_STATUS_CANCELLED, "the caller is gone");
-        return;
-      }
-      WorkerScope scope(blocking);  // the dispatch pool's threads must not block
-      RunHandle(*node, port.c_str(), data, call);
-    });
-    if (!posted) FailCall(call, TINY_STATUS_UNAVAILABLE, "host is shutting down");
+    Queue(node, port, data, call);
     return;
   }
   ++t_inline_depth;
@@ -278,6 +326,43 @@ void Scheduler::Invoke(const std::shared_ptr<Node>& node, std::string_view port,
     RunHandle(*node, std::string(port).c_str(), data, call);
   }
   --t_inline_depth;
+}
+
+void Scheduler::Queue(const std::shared_ptr<Node>& node, std::string_view port, std::string_view data,
+                      tiny_call* call) {
+  const bool blocking = node->type->blocking;
+  ThreadPool& pool = blocking ? workers_ : dispatch_;
+  auto task = [this, node, port = std::string(port), data = std::string(data), call, blocking](ThreadPool::Fate fate) {
+    // The pool answers for the caller whose deadline passed while this
+    // waited, even when every worker is busy (each waiting on a message
+    // queued behind it): the answer frees them.
+    if (fate == ThreadPool::Fate::kExpired) {
+      FailCall(call, TINY_STATUS_DEADLINE_EXCEEDED, "deadline exceeded while queued for " + node->name);
+      return;
+    }
+    if (fate == ThreadPool::Fate::kClosed) {
+      FailCall(call, TINY_STATUS_UNAVAILABLE, "host is shutting down");
+      return;
+    }
+    if (call->abandoned()) {  // cancelled or gone: do not hold a worker for nobody
+      FailCall(call, TINY_STATUS_CANCELLED, "the caller is gone");
+      return;
+    }
+    WorkerScope scope(blocking);  // the dispatch pool's threads must not block
+    RunHandle(*node, port.c_str(), data, call);
+  };
+  switch (pool.Post(std::move(task), call->context.deadline)) {
+    case ThreadPool::Posted::kQueued:
+      return;
+    case ThreadPool::Posted::kFull:
+      FailCall(call, TINY_STATUS_RESOURCE_EXHAUSTED,
+               std::string("too many messages queued for ") + (blocking ? "workers" : "dispatch") + " (limit " +
+                   std::to_string(pool.max_queued()) + ") at node " + node->name);
+      return;
+    case ThreadPool::Posted::kStopping:
+      FailCall(call, TINY_STATUS_UNAVAILABLE, "host is shutting down");
+      return;
+  }
 }
 
 void Scheduler::RunHandle(Node& node, const char* port, std::string_view data, tiny_call* call) {

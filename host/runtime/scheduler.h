@@ -34,6 +34,7 @@ struct SchedulerOptions {
   size_t worker_threads = 8;         // for components declared blocking
   int max_inline_depth = 32;         // nested inline deliveries per thread
   uint64_t max_fanout = 65536;       // edge deliveries one message may cause on this host
+  size_t max_queued = 10000;         // deliveries waiting for a thread, per pool (--max-queued)
   std::chrono::milliseconds default_deadline{30000};
 };
 
@@ -56,7 +57,8 @@ class Scheduler {
   std::vector<std::string> Reconcile(const FlowSet& flows, bool* environment_failure = nullptr);
 
   // Destroys every node, sources first, waiting until `give_up` for
-  // handlers still running (a blocking one cannot be interrupted). Returns
+  // handlers still running (a blocking one cannot be interrupted); the
+  // deliveries queued for workers are answered UNAVAILABLE first. Returns
   // the names of nodes left undestroyed because a handler still ran in them
   // then; their instances are never freed.
   std::vector<std::string> Shutdown(
@@ -90,6 +92,9 @@ class Scheduler {
   void DeliverRoute(const Route& route, std::string_view data, tiny_call* call);
   // Runs the node's handle for `call` (inline, dispatched or on a worker).
   void Invoke(const std::shared_ptr<Node>& node, std::string_view port, std::string_view data, tiny_call* call);
+  // Hands the delivery to the worker pool (blocking) or the dispatch pool;
+  // a full queue answers RESOURCE_EXHAUSTED at once.
+  void Queue(const std::shared_ptr<Node>& node, std::string_view port, std::string_view data, tiny_call* call);
   void RunHandle(Node& node, const char* port, std::string_view data, tiny_call* call);
   // Creates the instance and awaits its `_settings` answer (reconcile.cpp).
   Result StartNode(const std::shared_ptr<Node>& node, const std::string& settings, bool* environment_failure);

@@ -119,6 +119,13 @@ class UsageErrorTest(CliTestCase):
         r = tinyhost("run", "--plugin-dir", self.dir, "--flow", self.flow, "--log-level", "loud")
         self.assert_one_error_line(r, "--log-level", "'loud'")
 
+    def test_bad_memory_bounds(self):
+        for flag, value in (("--max-inflight-bytes", "0"), ("--max-inflight-bytes", "9TiB"),
+                            ("--max-inflight-bytes", "2048GiB"), ("--max-queued", "0"), ("--max-queued", "2000000")):
+            with self.subTest(flag=flag, value=value):
+                r = tinyhost("run", "--plugin-dir", self.dir, "--flow", self.flow, flag, value)
+                self.assert_one_error_line(r, flag)
+
     def test_send_bad_to(self):
         r = tinyhost("send", "--address", "127.0.0.1:1", "--to", "no-port-here")
         self.assert_one_error_line(r, "--to", "'no-port-here'")

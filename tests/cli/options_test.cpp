@@ -70,6 +70,8 @@ TEST_CASE("run: the defaults are the documented ones") {
   CHECK(r.reload_interval == 1s);
   CHECK(r.max_message_size == 4u * 1024 * 1024);
   CHECK(r.max_inflight == 10000);
+  CHECK(r.max_inflight_bytes == 256u * 1024 * 1024);
+  CHECK(r.max_queued == 10000);
   CHECK(r.worker_threads == 8);
   CHECK_FALSE(r.check_only);
 }
@@ -116,6 +118,10 @@ TEST_CASE("run: every flag reaches its field") {
                      "1MiB",
                      "--max-inflight",
                      "7",
+                     "--max-inflight-bytes",
+                     "8MiB",
+                     "--max-queued",
+                     "40",
                      "--worker-threads",
                      "3",
                      "--reload-interval",
@@ -139,6 +145,8 @@ TEST_CASE("run: every flag reaches its field") {
   CHECK(r.keepalive_min_time == 1h);
   CHECK(r.max_message_size == 1u << 20);
   CHECK(r.max_inflight == 7);
+  CHECK(r.max_inflight_bytes == 8u << 20);
+  CHECK(r.max_queued == 40);
   CHECK(r.worker_threads == 3);
   CHECK(r.reload_interval == 0ms);
   CHECK(r.check_only);
@@ -247,9 +255,13 @@ TEST_CASE("--config: key = value lines, below the command line and the environme
                                  "plugin-dir = /conf/plugins\n"
                                  "flow = conf.yaml\n"
                                  "listen = 127.0.0.1:5\n"
-                                 "grace-period = 4s\n");
+                                 "grace-period = 4s\n"
+                                 "max-inflight-bytes = 64MiB\n"
+                                 "max-queued = 500\n");
   Options o = Parse({"run", "--config", config, "--listen", "127.0.0.1:6"}, {{"TINYHOST_GRACE_PERIOD", "8s"}});
   CHECK(o.run.plugin_dir == "/conf/plugins");
+  CHECK(o.run.max_inflight_bytes == 64u << 20);
+  CHECK(o.run.max_queued == 500);
   CHECK(o.run.flows == std::vector<std::string>{"conf.yaml"});
   CHECK(o.run.listen == "127.0.0.1:6");
   CHECK(o.run.grace_period == 8s);
@@ -290,6 +302,15 @@ TEST_CASE("run: each usage error is one line naming the input") {
   CHECK(ErrorOf({"run", "--flow", "f", "--worker-threads", "5000"}) ==
         "--worker-threads: 5000 is out of range (1..1024)");
   CHECK(ErrorOf({"run", "--flow", "f", "--max-inflight", "0"}) == "--max-inflight: 0 is out of range (1..1000000)");
+  CHECK(ErrorOf({"run", "--flow", "f", "--max-queued", "0"}) == "--max-queued: 0 is out of range (1..1000000)");
+  CHECK(ErrorOf({"run", "--flow", "f", "--max-queued", "1000001"}) ==
+        "--max-queued: 1000001 is out of range (1..1000000)");
+  CHECK(ErrorOf({"run", "--flow", "f", "--max-inflight-bytes", "0"}) == "--max-inflight-bytes must be positive");
+  CHECK(ErrorOf({"run", "--flow", "f", "--max-inflight-bytes", "2048GiB"}) ==
+        "--max-inflight-bytes: '2048GiB' is out of range (at most 1099511627776 bytes)");
+  CHECK(ErrorOf({"run", "--flow", "f", "--max-inflight-bytes", "lots"}) ==
+        "--max-inflight-bytes: 'lots' is not a size (e.g. 4194304, 4MiB)");
+  CHECK(Parse({"run", "--flow", "f", "--max-inflight-bytes", "1024GiB"}).run.max_inflight_bytes == size_t{1} << 40);
   CHECK(ErrorOf({"run", "--flow", "f", "--max-fanout", "0"}) == "--max-fanout: 0 is out of range (1..4294967296)");
   CHECK(Parse({"run", "--flow", "f"}).run.max_fanout == 65536u);
   CHECK(Parse({"run", "--flow", "f", "--max-fanout", "100"}).run.max_fanout == 100u);

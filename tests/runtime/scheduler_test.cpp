@@ -360,3 +360,110 @@ nodes:
   CHECK(a.status == TINY_STATUS_FAILED_PRECONDITION);
   CHECK(a.error.find("more than 1000 deliveries from one message at twice.out") != std::string::npos);
 }
+
+TEST_CASE("blocking nodes calling blocking nodes through a delay end at their deadline, not in a deadlock") {
+  // Two workers, six calls: the first two run `a1`, which waits (emit_wait)
+  // on `d`; `d`'s timer then delivers to the blocking `a2`, queued behind
+  // the four calls still waiting for `a1`. Every worker waits on something
+  // queued behind it: only the queue's own deadlines can end this.
+  SchedulerOptions options;
+  options.worker_threads = 2;
+  Host host(R"(
+nodes:
+  - {name: a1, module: test-module, component: asker, edges: [{port: out, to: d.in}]}
+  - {name: d, module: common-module, component: delay, settings: {delay: 300}, edges: [{port: out, to: a2.in}]}
+  - {name: a2, module: test-module, component: asker, edges: [{port: out, to: s.in}]}
+  - {name: s, module: test-module, component: sleepy}
+)",
+            options);
+  CallContext ctx;
+  ctx.deadline = Clock::now() + std::chrono::milliseconds(1500);
+  std::vector<std::shared_ptr<RecordingCall::State>> states;
+  for (int i = 0; i < 6; ++i) {
+    auto* call = new RecordingCall(ctx);
+    states.push_back(call->state);
+    host.scheduler.DeliverToAddress("a1", "in", "test.out", R"({"ms":0})", call);
+  }
+  for (auto& state : states) {
+    auto answer = state->Wait(std::chrono::seconds(30));
+    REQUIRE(answer.has_value());
+    CHECK(answer->status == TINY_STATUS_DEADLINE_EXCEEDED);
+  }
+  // The workers are free again: the same flow answers a call with time to spare.
+  CallContext roomy;
+  roomy.deadline = Clock::now() + std::chrono::seconds(30);
+  auto ok = host.Send("a1", "in", R"({"ms":0})", roomy);
+  CHECK(ok.status == TINY_STATUS_OK);
+  CHECK(ok.data == R"({"slept":0})");
+}
+
+TEST_CASE("a full worker queue answers RESOURCE_EXHAUSTED at once") {
+  SchedulerOptions options;
+  options.worker_threads = 1;
+  options.max_queued = 2;
+  Host host("nodes:\n  - {name: s, module: test-module, component: sleepy}\n", options);
+  // One worker and two places in its queue: of four calls at least one is
+  // refused, and a refusal is answered before DeliverToAddress returns.
+  std::vector<std::shared_ptr<RecordingCall::State>> states;
+  for (int i = 0; i < 4; ++i) {
+    auto* call = new RecordingCall();
+    states.push_back(call->state);
+    host.scheduler.DeliverToAddress("s", "in", "test.out", R"({"ms":300})", call);
+  }
+  auto last = states.back()->Wait(std::chrono::milliseconds(0));
+  REQUIRE(last.has_value());
+  CHECK(last->status == TINY_STATUS_RESOURCE_EXHAUSTED);
+  CHECK(last->error == "too many messages queued for workers (limit 2) at node s");
+  auto first = states.front()->Wait(std::chrono::seconds(30));
+  REQUIRE(first.has_value());
+  CHECK(first->status == TINY_STATUS_OK);
+  for (auto& state : states) CHECK(state->Wait(std::chrono::seconds(30)).has_value());
+}
+
+TEST_CASE("shutdown answers deliveries still queued for a worker, freeing the handlers that wait on them") {
+  SchedulerOptions options;
+  options.worker_threads = 1;
+  auto scheduler = std::make_unique<Scheduler>(Registry(), options);
+  REQUIRE(scheduler
+              ->Reconcile(Flow(R"(
+nodes:
+  - {name: a1, module: test-module, component: asker, edges: [{port: out, to: d.in}]}
+  - {name: d, module: common-module, component: delay, settings: {delay: 50}, edges: [{port: out, to: a2.in}]}
+  - {name: a2, module: test-module, component: asker}
+)"))
+              .empty());
+  auto* call = new RecordingCall();  // the default deadline: 30 s
+  auto state = call->state;
+  scheduler->DeliverToAddress("a1", "in", "test.out", "{}", call);
+  // a1 holds the only worker until its emit (through d to a2) is answered;
+  // a2's deliveries, this one and d's, wait behind it.
+  auto* queued = new RecordingCall();
+  auto queued_state = queued->state;
+  scheduler->DeliverToAddress("a2", "in", "test.out", "{}", queued);
+  CHECK(scheduler->Shutdown(Clock::now() + std::chrono::seconds(20)).empty());
+  auto answer = state->Wait(std::chrono::seconds(0));
+  REQUIRE(answer.has_value());
+  CHECK(answer->status == TINY_STATUS_UNAVAILABLE);
+  auto q = queued_state->Wait(std::chrono::seconds(0));
+  REQUIRE(q.has_value());
+  CHECK(q->status == TINY_STATUS_UNAVAILABLE);
+}
+
+TEST_CASE("a blocking handler waiting on an emit that a component holds is answered at the deadline") {
+  // `never` keeps the delivery and answers it only when destroyed; the
+  // asker waiting on it gets DEADLINE_EXCEEDED from the host and returns.
+  Host host(R"(
+nodes:
+  - {name: a, module: test-module, component: asker, edges: [{port: out, to: n.in}]}
+  - {name: n, module: test-module, component: never}
+)");
+  CallContext ctx;
+  ctx.deadline = Clock::now() + std::chrono::milliseconds(300);
+  auto* call = new RecordingCall(ctx);
+  auto state = call->state;
+  host.scheduler.DeliverToAddress("a", "in", "test.out", "{}", call);
+  auto answer = state->Wait(std::chrono::seconds(30));
+  REQUIRE(answer.has_value());
+  CHECK(answer->status == TINY_STATUS_DEADLINE_EXCEEDED);
+  CHECK(answer->error == "deadline exceeded waiting for the answer to the emit from a.out");
+}
