@@ -67,6 +67,8 @@ class ReloadStressTest(unittest.TestCase):
                         codes[code] += 1
                         if code not in ("OK", "UNAVAILABLE"):
                             odd[(code, error)] += 1
+                    if code == "UNAVAILABLE":
+                        stop.wait(0.01)  # back off, as a gRPC client's retry policy does
             finally:
                 client.close()
 

@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -51,6 +52,11 @@ class RecordingService final : public ModuleService::Service {
       std::lock_guard<std::mutex> lock(mu_);
       received_.push_back(r);
     }
+    if (req->to() == "hold.in") {  // answers only once released, or the caller is gone
+      std::unique_lock<std::mutex> lock(mu_);
+      released_cv_.wait_for(lock, 30s, [&] { return released_ || ctx->IsCancelled(); });
+      return grpc::Status(grpc::StatusCode::ABORTED, "held");
+    }
     if (req->to() == "fail.in") return grpc::Status(grpc::StatusCode::NOT_FOUND, "no node 'fail'");
     if (req->to() == "err.in") {
       resp->set_error("component failed");
@@ -63,9 +69,16 @@ class RecordingService final : public ModuleService::Service {
     std::lock_guard<std::mutex> lock(mu_);
     return received_;
   }
+  void Release() {
+    std::lock_guard<std::mutex> lock(mu_);
+    released_ = true;
+    released_cv_.notify_all();
+  }
 
  private:
   std::mutex mu_;
+  std::condition_variable released_cv_;
+  bool released_ = false;  // guarded by mu_
   std::vector<Received> received_;  // guarded by mu_
 };
 
@@ -85,6 +98,7 @@ class Peer {
 
   const std::string& address() const { return address_; }
   std::vector<Received> received() { return service_.received(); }
+  void Release() { service_.Release(); }
 
  private:
   RecordingService service_;
@@ -224,4 +238,27 @@ TEST_CASE("a peer's answers: its status, a component error, a peer that is down"
   CHECK(component.error == "component failed");
   Answer down = SendVia(pool, "down", "x.in");
   CHECK(down.status == TINY_STATUS_UNAVAILABLE);
+}
+
+TEST_CASE("CancelAndClose ends the calls a peer holds, UNAVAILABLE, and refuses new ones") {
+  Peer peer;
+  ClientPool pool(Options({{"m", peer.address()}}));
+  CallContext ctx;
+  ctx.deadline = Clock::now() + 60s;
+  auto* call = new RecordingCall(ctx);
+  auto state = call->state;
+  pool.Send("m", "hold.in", "test.out", "{}", 1, call);
+  for (int i = 0; i < 1000 && peer.received().empty(); ++i) std::this_thread::sleep_for(10ms);
+  REQUIRE(peer.received().size() == 1);
+  CHECK(pool.open_calls() == 1);
+  CHECK(pool.CancelAndClose(Clock::now() + 10s));
+  CHECK(pool.open_calls() == 0);
+  auto answer = state->Wait(1s);
+  REQUIRE(answer.has_value());
+  CHECK(answer->status == TINY_STATUS_UNAVAILABLE);
+  CHECK(answer->error == "host is shutting down: the call to peer m was cancelled at the end of the grace period");
+  Answer refused = SendVia(pool, "m", "echo.in");
+  CHECK(refused.status == TINY_STATUS_UNAVAILABLE);
+  CHECK(refused.error == "host is shutting down: no new calls to peer m");
+  peer.Release();
 }
