@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include "host/base/bytes.h"
+#include "host/base/json_check.h"
 
 namespace tiny::host {
 namespace {
@@ -22,6 +23,11 @@ struct WorkerScope {
   explicit WorkerScope(bool on_worker) { t_on_worker = on_worker; }
   ~WorkerScope() { t_on_worker = saved; }
 };
+
+// The one answer to data that is not JSON, whether the edge maps it or not.
+std::string NotJson(std::string_view from, std::string_view why) {
+  return std::string(from) + " emitted data that is not JSON: " + std::string(why);
+}
 
 void Answer(tiny_emit_done_fn done, void* user, int32_t status, std::string_view error) {
   if (!done) return;
@@ -118,6 +124,14 @@ void Scheduler::Emit(Node& from, const tiny_call* cause, std::string_view port, 
         Answer(done, user, TINY_STATUS_OK, {});
       return;
     }
+    // Checked once here, before any edge: a mapped edge would fail to parse
+    // it, and an unmapped one would hand it on to a node (or a host) that
+    // trusts data to be JSON.
+    if (Result json = CheckJsonText(data); !json.ok()) {
+      handed = true;
+      Answer(done, user, TINY_STATUS_INVALID_ARGUMENT, NotJson(from.name + "." + std::string(port), json.message()));
+      return;
+    }
     CallContext ctx;
     if (cause) {
       ctx = cause->context.NextHop();
@@ -185,8 +199,8 @@ void Scheduler::DeliverRoute(const Route& route, std::string_view data, tiny_cal
     std::string mapped;
     if (route.mapping) {
       auto input = data.empty() ? nlohmann::json() : nlohmann::json::parse(data, nullptr, false);
-      if (input.is_discarded()) {
-        FailCall(call, TINY_STATUS_INTERNAL, route.from + " emitted data that is not JSON");
+      if (input.is_discarded()) {  // Emit checked it; only where simdjson and nlohmann disagree
+        FailCall(call, TINY_STATUS_INVALID_ARGUMENT, NotJson(route.from, "not accepted by the edge's mapping"));
         return;
       }
       std::vector<std::string> errors;
