@@ -211,8 +211,10 @@ void Scheduler::Emit(Node& from, const tiny_call* cause, std::string_view port, 
 
 void Scheduler::DeliverRoute(const Route& route, std::string_view data, tiny_call* call) {
   // Completes `call` on every path: a throw (a mapping that grows a string
-  // past memory, bad_alloc copying data for a pool) before the call is
-  // passed on answers it INTERNAL; a later answer is then ignored.
+  // past memory, bad_alloc copying data for a pool) answers it INTERNAL; if
+  // whoever got it had answered already, that answer stands. The ref keeps
+  // the call alive for that: the answer may have freed it otherwise.
+  call->Ref();
   try {
     std::string mapped;
     if (route.mapping) {
@@ -239,6 +241,7 @@ void Scheduler::DeliverRoute(const Route& route, std::string_view data, tiny_cal
     static constexpr std::string_view kFailed = "delivery failed on the host (see its log)";
     FailCall(call, TINY_STATUS_INTERNAL, kFailed);
   }
+  call->Unref();
 }
 
 void Scheduler::DeliverToAddress(std::string_view node, std::string_view port, std::string_view from,
