@@ -16,9 +16,9 @@ if [ ! -f build-fuzz/build.ninja ]; then
   CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DTINYHOST_BUILD_FUZZERS=ON -DTINYHOST_BUILD_TESTS=OFF
 fi
-cmake --build build-fuzz -j "${JOBS:-$(nproc)}" --target expression_fuzzer flow_fuzzer send_fuzzer options_fuzzer
+cmake --build build-fuzz -j "${JOBS:-$(nproc)}" --target expression_fuzzer flow_fuzzer send_fuzzer options_fuzzer http_fuzzer
 mkdir -p build-fuzz/artifacts
-for f in expression flow send options; do
+for f in expression flow send options http; do
   if [ "$SECONDS_EACH" = 0 ]; then
     echo "replaying the $f seed corpus"
     build-fuzz/tests/fuzz/${f}_fuzzer -runs=0 -timeout=10 -artifact_prefix=build-fuzz/artifacts/$f- \

@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 
+#include "host/base/json_check.h"
 #include "host/base/result.h"
 #include "tinysystems/module/v1/module.pb.h"
 
@@ -22,14 +23,6 @@ struct DecodedSend {
   // Pass-through metadata (never `hop`); null when there is none.
   std::shared_ptr<const std::map<std::string, std::string>> metadata;
 };
-
-// Ok iff `data` is empty or one valid JSON value (simdjson, no DOM kept);
-// else why not, in a few words. [thread: any]
-Result CheckJsonText(std::string_view data);
-inline bool IsJsonText(std::string_view data) { return CheckJsonText(data).ok(); }
-// What this thread's JSON checker holds now, in bytes (for tests: it gives
-// back what a large message took).
-size_t JsonCheckCapacity();
 
 // Decodes `msg`; the views in the result live as long as `msg`.
 DecodedSend DecodeSend(const tinysystems::module::v1::Message& msg);

@@ -9,6 +9,7 @@
 #include <chrono>
 
 #include "host/base/bytes.h"
+#include "host/base/json_check.h"
 
 namespace tiny::host {
 namespace {
@@ -25,6 +26,29 @@ struct WorkerScope {
   explicit WorkerScope(bool on_worker) { t_on_worker = on_worker; }
   ~WorkerScope() { t_on_worker = saved; }
 };
+
+// The data of the handler running on this thread. Every delivery's data is
+// JSON (checked where it entered, or made by a mapping), so an emit of these
+// very bytes (a zero-copy forward, as `relay` does) needs no second check:
+// that check is most of an unmapped hop's cost. Only while the handler runs
+// (the host owns the buffer until then), and only the same pointer and size:
+// a part of a JSON text need not be one.
+thread_local std::string_view t_handler_data;
+
+struct HandlerDataScope {
+  std::string_view saved = t_handler_data;
+  explicit HandlerDataScope(std::string_view data) { t_handler_data = data; }
+  ~HandlerDataScope() { t_handler_data = saved; }
+};
+
+bool IsHandlerData(std::string_view data) {
+  return data.data() == t_handler_data.data() && data.size() == t_handler_data.size();
+}
+
+// The one answer to data that is not JSON, whether the edge maps it or not.
+std::string NotJson(std::string_view from, std::string_view why) {
+  return std::string(from) + " emitted data that is not JSON: " + std::string(why);
+}
 
 void Answer(tiny_emit_done_fn done, void* user, int32_t status, std::string_view error) {
   if (!done) return;
@@ -183,6 +207,14 @@ void Scheduler::Emit(Node& from, const tiny_call* cause, std::string_view port, 
         Answer(done, user, TINY_STATUS_OK, {});
       return;
     }
+    // Checked once here, before any edge: a mapped edge would fail to parse
+    // it, and an unmapped one would hand it on to a node (or a host) that
+    // trusts data to be JSON. A forward of the handler's own data is JSON.
+    if (Result json = IsHandlerData(data) ? Result::Ok() : CheckJsonText(data); !json.ok()) {
+      handed = true;
+      Answer(done, user, TINY_STATUS_INVALID_ARGUMENT, NotJson(from.name + "." + std::string(port), json.message()));
+      return;
+    }
     CallContext ctx;
     if (cause) {
       ctx = cause->context.NextHop();
@@ -247,14 +279,16 @@ void Scheduler::Emit(Node& from, const tiny_call* cause, std::string_view port, 
 
 void Scheduler::DeliverRoute(const Route& route, std::string_view data, tiny_call* call) {
   // Completes `call` on every path: a throw (a mapping that grows a string
-  // past memory, bad_alloc copying data for a pool) before the call is
-  // passed on answers it INTERNAL; a later answer is then ignored.
+  // past memory, bad_alloc copying data for a pool) answers it INTERNAL; if
+  // whoever got it had answered already, that answer stands. The ref keeps
+  // the call alive for that: the answer may have freed it otherwise.
+  call->Ref();
   try {
     std::string mapped;
     if (route.mapping) {
       auto input = data.empty() ? nlohmann::json() : nlohmann::json::parse(data, nullptr, false);
-      if (input.is_discarded()) {
-        FailCall(call, TINY_STATUS_INTERNAL, route.from + " emitted data that is not JSON");
+      if (input.is_discarded()) {  // Emit checked it; only where simdjson and nlohmann disagree
+        FailCall(call, TINY_STATUS_INVALID_ARGUMENT, NotJson(route.from, "not accepted by the edge's mapping"));
         return;
       }
       std::vector<std::string> errors;
@@ -275,6 +309,7 @@ void Scheduler::DeliverRoute(const Route& route, std::string_view data, tiny_cal
     static constexpr std::string_view kFailed = "delivery failed on the host (see its log)";
     FailCall(call, TINY_STATUS_INTERNAL, kFailed);
   }
+  call->Unref();
 }
 
 void Scheduler::DeliverToAddress(std::string_view node, std::string_view port, std::string_view from,
@@ -374,6 +409,7 @@ void Scheduler::RunHandle(Node& node, const char* port, std::string_view data, t
   }
   call->Ref();  // keeps the call answerable if the handler throws
   try {
+    HandlerDataScope scope(data);
     node.type->desc->handle(node.instance, call, port, AsBytes(data));
   } catch (const std::exception& e) {
     spdlog::error("plugin threw across the ABI node={} module={} error={}", node.name, node.type->module, e.what());

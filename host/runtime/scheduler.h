@@ -80,7 +80,8 @@ class Scheduler {
 
   // Delivers a message addressed "node.port" from outside (the gRPC server):
   // to a local node, or on through the client pool. Completes `call`.
-  // [thread: any]
+  // `data` is JSON: the caller checked it (DecodeSend), and a node that
+  // forwards it unchanged is not checked again. [thread: any]
   void DeliverToAddress(std::string_view node, std::string_view port, std::string_view from,
                         std::string_view data, tiny_call* call);
 

@@ -114,6 +114,16 @@ TEST_CASE("http_request failures without the error port are error replies") {
   CHECK(f.call({{"url", "ftp://example.com/"}}).error.find("unsupported url scheme") != std::string::npos);
   CHECK(f.call({{"method", "GET"}}).error == "request.url must be a string");
   CHECK(f.call({{"url", url(up, "/")}, {"headers", {{"X-Bad", "a\r\nb"}}}}).error.find("CR") != std::string::npos);
+  // Beast throws on a field over 64 KiB: refused with a reason, at once (not at the timeout).
+  const std::string big(70000, 'a');
+  CHECK(f.call({{"url", url(up, "/")}, {"headers", {{"X-Big", big}}}}).error ==
+        "request.headers: header \"X-Big\" value is 70000 bytes, over the limit of 65533");
+  CHECK(f.call({{"url", url(up, "/")}, {"headers", {{"X-Nul", std::string("a\0b", 3)}}}}).error.find("control") !=
+        std::string::npos);
+  // The Authorization header made from the URL's userinfo is too long.
+  Result auth = f.call({{"url", "http://" + big + "@127.0.0.1:" + std::to_string(up.port()) + "/"}});
+  CHECK(auth.error.find("cannot build the request to 127.0.0.1:") == 0);
+  CHECK(auth.error.find("field value too large") != std::string::npos);
   CHECK(f.on("response").empty());
   CHECK(f.on("error").empty());
 }

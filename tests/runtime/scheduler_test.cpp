@@ -6,8 +6,10 @@
 
 #include <atomic>
 #include <map>
+#include <stdexcept>
 #include <thread>
 
+#include "host/base/bytes.h"
 #include "support/host_test_support.h"
 
 using namespace tiny::host;
@@ -466,4 +468,112 @@ nodes:
   REQUIRE(answer.has_value());
   CHECK(answer->status == TINY_STATUS_DEADLINE_EXCEEDED);
   CHECK(answer->error == "deadline exceeded waiting for the answer to the emit from a.out");
+
+TEST_CASE("an emit whose data is not JSON is INVALID_ARGUMENT, with or without an edge mapping") {
+  Host host(R"(
+nodes:
+  - {name: plain, module: test-module, component: garbage_relay, edges: [{port: out, to: e.in}]}
+  - name: mapped
+    module: test-module
+    component: garbage_relay
+    edges: [{port: out, to: e.in, data: {wrapped: "{{$}}"}}]
+  - {name: e, module: test-module, component: echo}
+)");
+  Answer plain = host.Send("plain", "in", "{}");
+  Answer mapped = host.Send("mapped", "in", "{}");
+  CHECK(plain.status == TINY_STATUS_INVALID_ARGUMENT);
+  CHECK(mapped.status == TINY_STATUS_INVALID_ARGUMENT);
+  CHECK(plain.data.empty());  // nothing reached e to echo it
+  CHECK(plain.error.rfind("plain.out emitted data that is not JSON: ", 0) == 0);
+  CHECK(mapped.error.rfind("mapped.out emitted data that is not JSON: ", 0) == 0);
+  // The same words after the node's name.
+  CHECK(plain.error.substr(std::string("plain").size()) == mapped.error.substr(std::string("mapped").size()));
+}
+
+namespace {
+
+// Stands in for the client pool: throws where copying the message for the
+// network could (bad_alloc, length_error), optionally after answering.
+class ThrowingRemote final : public RemoteSender {
+ public:
+  explicit ThrowingRemote(bool answer_first = false) : answer_first_(answer_first) {}
+  void Send(const std::string&, const std::string&, const std::string&, std::string_view, uint32_t,
+            tiny_call* call) override {
+    sends.fetch_add(1);
+    if (answer_first_) {
+      static constexpr std::string_view kData = R"({"from":"remote"})";
+      tiny_result r{TINY_STATUS_OK, tiny::host::AsBytes(kData), {}};
+      call->TryComplete(r);
+    }
+    throw std::length_error("basic_string::_M_create");
+  }
+  std::atomic<int> sends{0};
+
+ private:
+  bool answer_first_;
+};
+
+// An emit's done that counts how often it ran and keeps the last answer.
+struct CountingDone {
+  std::atomic<int> calls{0};
+  Answer last;
+  static void Done(void* user, const tiny_result* r) {
+    auto* self = static_cast<CountingDone*>(user);
+    self->last = Answer{r->status, std::string(tiny::host::AsView(r->data)), std::string(tiny::host::AsView(r->error))};
+    self->calls.fetch_add(1);
+  }
+};
+
+FlowSet RemoteFlow(int edges) {
+  std::string yaml = "nodes:\n  - name: fwd\n    module: test-module\n    component: relay\n    edges:\n";
+  for (int i = 0; i < edges; ++i) yaml += "      - {port: out, to: far.in, data: {n: \"{{$.n}}\"}}\n";
+  yaml += "  - {name: far, module: elsewhere, component: x}\n";
+  return ParseFlows({{"t.yaml", yaml}}, Registry(), [](std::string_view m) { return m == "elsewhere"; });
+}
+
+}  // namespace
+
+TEST_CASE("a delivery that throws completes the forwarded call and the emit exactly once, INTERNAL") {
+  for (int edges : {1, 2}) {
+    CAPTURE(edges);
+    ThrowingRemote remote;
+    Scheduler scheduler(Registry(), {});
+    scheduler.set_remote(&remote);
+    REQUIRE(scheduler.Reconcile(RemoteFlow(edges)).empty());
+
+    // A call from outside that `fwd` forwards along the throwing edge(s):
+    // answered now, not at its deadline.
+    Answer forwarded = SendVia(scheduler, "fwd", "in", R"({"n":1})");
+    CHECK(forwarded.status == TINY_STATUS_INTERNAL);
+    CHECK(forwarded.error == "delivery failed on the host (see its log)");
+
+    // A root emit (an HTTP request, a tick) along the same edge(s): done
+    // once, and the drain has nothing to wait for.
+    const GraphEntry* fwd = scheduler.graph()->Find("fwd");
+    REQUIRE(fwd != nullptr);
+    CountingDone done;
+    scheduler.Emit(*fwd->local, nullptr, "out", R"({"n":2})", &CountingDone::Done, &done);
+    CHECK(done.calls.load() == 1);
+    CHECK(done.last.status == TINY_STATUS_INTERNAL);
+    CHECK(scheduler.root_emits() == 0);
+    CHECK(scheduler.WaitForRootEmits(Clock::now()));
+    CHECK(remote.sends.load() == 2 * edges);
+    scheduler.Shutdown();
+  }
+}
+
+TEST_CASE("a delivery that throws after it answered keeps that answer: still exactly once") {
+  ThrowingRemote remote(/*answer_first=*/true);
+  Scheduler scheduler(Registry(), {});
+  scheduler.set_remote(&remote);
+  REQUIRE(scheduler.Reconcile(RemoteFlow(1)).empty());
+  const GraphEntry* fwd = scheduler.graph()->Find("fwd");
+  REQUIRE(fwd != nullptr);
+  CountingDone done;
+  scheduler.Emit(*fwd->local, nullptr, "out", R"({"n":1})", &CountingDone::Done, &done);
+  CHECK(done.calls.load() == 1);
+  CHECK(done.last.status == TINY_STATUS_OK);
+  CHECK(done.last.data == R"({"from":"remote"})");
+  CHECK(scheduler.root_emits() == 0);
+  scheduler.Shutdown();
 }

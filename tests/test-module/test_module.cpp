@@ -75,6 +75,12 @@ class Garbage final : public tiny::Component {
   tiny::Reply on_message(tiny::Message&) override { return tiny::Reply::raw("not json {"); }
 };
 
+// Forwards bytes that are not JSON on `out`: an emit the host refuses.
+class GarbageRelay final : public tiny::Component {
+ public:
+  tiny::Reply on_message(tiny::Message&) override { return tiny::Reply::forward_raw("out", "not json {"); }
+};
+
 // Counts messages; answers {"count": N}. Settings: {"start": N}.
 class Counter final : public tiny::Component {
  public:
@@ -133,6 +139,7 @@ TINY_MODULE(TEST_MODULE_NAME, "0.0.1",
             tiny::ComponentSpec::of<Asker>("asker").in("in").out("out").blocking(),
             tiny::ComponentSpec::of<Never>("never").in("in"),
             tiny::ComponentSpec::of<Garbage>("garbage").in("in"),
+            tiny::ComponentSpec::of<GarbageRelay>("garbage_relay").in("in").out("out"),
             tiny::ComponentSpec::of<Counter>("counter").in("in").settings({{"start", 0}}),
             tiny::ComponentSpec::of<Thrower>("thrower").in("in"),
             tiny::ComponentSpec::of<Picky>("picky").in("in").settings({{"reject", false}}),

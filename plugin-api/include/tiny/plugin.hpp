@@ -232,6 +232,7 @@ class Component : public std::enable_shared_from_this<Component> {
   // Emits `json_text` on `port`. `cb` (optional) receives the answer exactly
   // once, on any thread, possibly before emit returns. `cause` is the
   // open call this emit belongs to (msg.cause(), call.handle()), or nullptr.
+  // Text that is not JSON is answered INVALID_ARGUMENT and goes nowhere.
   void emit_raw(std::string_view port, std::string_view json_text, EmitCallback cb = {},
                 const tiny_call* cause = nullptr);
   void emit(std::string_view port, const Json& value, EmitCallback cb = {}, const tiny_call* cause = nullptr) {

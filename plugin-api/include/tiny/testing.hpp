@@ -21,8 +21,8 @@
 //    (a host recreates the node for new settings; make a new Harness);
 //  - an emit on a port the component does not declare as an output is
 //    answered NOT_FOUND (and not recorded), an emit whose data is not JSON
-//    is answered INTERNAL, and an answer whose data is not JSON becomes
-//    INTERNAL.
+//    is answered INVALID_ARGUMENT, and an answer whose data is not JSON
+//    becomes INTERNAL.
 // (It does not enforce the message size limit.)
 #ifndef TINY_TESTING_HPP
 #define TINY_TESTING_HPP
@@ -363,7 +363,7 @@ class Harness {
     if (!e.raw.empty()) {
       e.data = Json::parse(e.raw, nullptr, /*allow_exceptions=*/false);
       if (e.data.is_discarded())
-        return refuse(TINY_STATUS_INTERNAL, h.node_name_ + "." + port + " emitted data that is not JSON");
+        return refuse(TINY_STATUS_INVALID_ARGUMENT, h.node_name_ + "." + port + " emitted data that is not JSON");
     }
     e.has_cause = cause != nullptr;
     e.hop = cause ? reinterpret_cast<const PendingCall*>(cause)->hop + 1 : 0;

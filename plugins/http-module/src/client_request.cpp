@@ -3,17 +3,10 @@
 #include <algorithm>
 #include <cctype>
 
+#include "http_fields.h"
+
 namespace http_module {
 namespace {
-
-bool is_token(std::string_view s) {
-  if (s.empty()) return false;
-  for (unsigned char c : s) {
-    if (std::isalnum(c)) continue;
-    if (std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) == std::string_view::npos) return false;
-  }
-  return true;
-}
 
 bool has_header(const ClientRequest& r, std::string_view lname) {
   return std::any_of(r.headers.begin(), r.headers.end(), [&](const auto& h) {
@@ -56,25 +49,15 @@ bool parse_client_request(const tiny::Json& in, std::chrono::milliseconds defaul
       return false;
     }
     for (const auto& [name, value] : hs->items()) {
-      if (!is_token(name)) {
-        error = "bad header name " + tiny::Json(name).dump();
-        return false;
-      }
-      auto add = [&](const tiny::Json& v) {
-        if (v.is_null()) return true;
-        std::string text = v.is_string() ? v.get<std::string>() : v.dump();
-        if (text.find_first_of(std::string_view("\r\n\0", 3)) != std::string::npos) {
-          error = "header " + name + " contains CR, LF or NUL";
+      for (const tiny::Json& v : value.is_array() ? value : tiny::Json::array({value})) {
+        if (v.is_null()) continue;
+        std::string text =
+            v.is_string() ? v.get<std::string>() : v.dump(-1, ' ', false, tiny::Json::error_handler_t::replace);
+        if (std::string why = field_problem(name, text); !why.empty()) {
+          error = "request.headers: " + why;
           return false;
         }
         out.headers.emplace_back(name, std::move(text));
-        return true;
-      };
-      if (value.is_array()) {
-        for (const auto& v : value)
-          if (!add(v)) return false;
-      } else if (!add(value)) {
-        return false;
       }
     }
   }

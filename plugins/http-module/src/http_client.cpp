@@ -85,7 +85,13 @@ class Fetch : public std::enable_shared_from_this<Fetch> {
     tcp_.reset();
     tls_.reset();
     buffer_.clear();
-    build_request();
+    try {
+      build_request();
+    } catch (const std::exception& e) {
+      // A header made here from the URL (Host, Authorization from its
+      // userinfo) that Beast cannot hold: an answer now, not at the timeout.
+      return fail("cannot build the request to " + request_.url.host_header().substr(0, 64) + ": " + e.what(), false);
+    }
     resolver_.async_resolve(request_.url.host, std::to_string(request_.url.port),
                             [self = shared_from_this()](beast::error_code ec, tcp::resolver::results_type r) {
                               self->on_resolve(ec, std::move(r));

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "http_fields.h"
 #include "url_codec.h"
 
 namespace http_module {
@@ -25,22 +26,24 @@ bool is_framing_header(const std::string& lname) {
          lname == "proxy-connection";
 }
 
-bool is_token(std::string_view s) {
-  if (s.empty()) return false;
-  for (unsigned char c : s) {
-    if (std::isalnum(c)) continue;
-    if (std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) == std::string_view::npos) return false;
-  }
-  return true;
-}
-
-// No CR, LF or NUL: a header value from the flow must not split the header.
-bool is_safe_value(std::string_view s) {
-  return s.find_first_of(std::string_view("\r\n\0", 3)) == std::string_view::npos;
-}
-
 std::string header_value_text(const tiny::Json& v) {
   return v.is_string() ? v.get<std::string>() : v.dump();
+}
+
+// Adds the flow's headers to `res`; the first that cannot be sent makes
+// the answer unusable: returns why ("" when all went in). Framing headers
+// are left out quietly (the server sets them).
+std::string add_headers(HttpResponse& res, const tiny::Json& headers) {
+  for (const auto& [name, v] : headers.items()) {
+    if (is_framing_header(lower(name))) continue;
+    for (const tiny::Json& one : v.is_array() ? v : tiny::Json::array({v})) {
+      if (one.is_null()) continue;
+      std::string text = header_value_text(one);
+      if (std::string why = field_problem(name, text); !why.empty()) return why;
+      res.insert(name, text);
+    }
+  }
+  return {};
 }
 
 void finish(HttpResponse& res, const RequestFacts& facts) {
@@ -102,19 +105,25 @@ HttpResponse text_response(http::status status, std::string_view text, const Req
   return res;
 }
 
+namespace {
+
+// The 500 for an answer that cannot be sent as it is; `why` goes to the log.
+HttpResponse unusable(std::string why, const RequestFacts& facts, std::string& problem) {
+  problem = std::move(why);
+  return text_response(http::status::internal_server_error, "internal server error\n", facts);
+}
+
+}  // namespace
+
 HttpResponse response_from_answer(const tiny::Result& answer, const RequestFacts& facts, std::string& problem) {
   if (!answer.ok()) {
-    problem = "flow failed status=" + std::to_string(answer.status) + " error=" + answer.error;
-    return text_response(http::status::internal_server_error, "internal server error\n", facts);
+    return unusable("flow failed status=" + std::to_string(answer.status) + " error=" + answer.error, facts, problem);
   }
   if (answer.data.empty()) {
     return text_response(http::status::not_found, "no flow answered this request\n", facts);
   }
   tiny::Json value = tiny::Json::parse(answer.data, nullptr, /*allow_exceptions=*/false);
-  if (value.is_discarded()) {
-    problem = "flow answered with invalid JSON";
-    return text_response(http::status::internal_server_error, "internal server error\n", facts);
-  }
+  if (value.is_discarded()) return unusable("flow answered with invalid JSON", facts, problem);
   bool is_response = value.is_object() && (value.contains("statusCode") || value.contains("headers") ||
                                            value.contains("contentType") || value.contains("body"));
   if (!is_response) {
@@ -136,38 +145,22 @@ HttpResponse response_from_answer(const tiny::Result& answer, const RequestFacts
       }
     }
     if (n < 200 || n > 599 || n != static_cast<double>(static_cast<unsigned>(n))) {
-      problem = "flow answered an invalid statusCode " + it->dump();
-      return text_response(http::status::internal_server_error, "internal server error\n", facts);
+      std::string shown = it->dump(-1, ' ', false, tiny::Json::error_handler_t::replace).substr(0, 64);
+      return unusable("flow answered an invalid statusCode " + shown, facts, problem);
     }
     code = static_cast<unsigned>(n);
   }
   HttpResponse res{static_cast<http::status>(code), facts.version};
 
   if (auto it = value.find("headers"); it != value.end() && it->is_object()) {
-    for (const auto& [name, v] : it->items()) {
-      std::string lname = lower(name);
-      if (!is_token(name) || is_framing_header(lname)) {
-        if (!is_token(name)) problem = "dropped invalid header name " + tiny::Json(name).dump();
-        continue;
-      }
-      auto add = [&](const tiny::Json& one) {
-        if (one.is_null()) return;
-        std::string text = header_value_text(one);
-        if (!is_safe_value(text)) {
-          problem = "dropped header " + name + " with CR/LF in its value";
-          return;
-        }
-        res.insert(name, text);
-      };
-      if (v.is_array()) {
-        for (const auto& one : v) add(one);
-      } else {
-        add(v);
-      }
-    }
+    if (std::string why = add_headers(res, *it); !why.empty())
+      return unusable("flow answered a header that cannot be sent: " + why, facts, problem);
   }
   if (auto it = value.find("contentType"); it != value.end() && it->is_string()) {
-    if (is_safe_value(it->get<std::string>())) res.set(http::field::content_type, it->get<std::string>());
+    const std::string& type = it->get_ref<const std::string&>();
+    if (std::string why = field_problem("Content-Type", type); !why.empty())
+      return unusable("flow answered a contentType that cannot be sent: " + why, facts, problem);
+    res.set(http::field::content_type, type);
   }
   bool has_type = res.find(http::field::content_type) != res.end();
   if (auto it = value.find("body"); it != value.end() && !it->is_null()) {

@@ -198,7 +198,15 @@ void Session::on_answer(uint64_t seq, tiny::Result answer) {
   if (closing_ || seq != seq_ || !awaiting_) return;  // late: already answered 504
   awaiting_ = false;
   std::string problem;
-  HttpResponse res = response_from_answer(answer, facts_, problem);
+  HttpResponse res;
+  try {
+    res = response_from_answer(answer, facts_, problem);
+  } catch (const std::exception& e) {
+    // What the checks there did not foresee (bad_alloc): still an answer,
+    // or the client would wait for one until `timeout`.
+    problem = std::string("could not build the response: ") + e.what();
+    res = text_response(http::status::internal_server_error, "internal server error\n", facts_);
+  }
   if (!problem.empty()) shared_->log(TINY_LOG_ERROR, "http request " + request_line_ + ": " + problem);
   send(std::move(res), false);
 }
