@@ -104,7 +104,8 @@ class ReloadStressTest(unittest.TestCase):
         self.assertFalse(any(t.is_alive() for t in threads), "a caller is still waiting")
         out = a.output()
         self.assertIn("grace period over; cancelling calls to peers", out)
-        self.assertNotIn("calls to peers still open after cancelling", out)
+        # Every call to B came back while the host could still take it.
+        self.assertNotIn("calls to peers still open as the client pool closes", out)
         for f in held:
             code, _, error = outcome(f)
             self.assertEqual(code, "UNAVAILABLE", error)

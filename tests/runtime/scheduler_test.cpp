@@ -468,6 +468,7 @@ nodes:
   REQUIRE(answer.has_value());
   CHECK(answer->status == TINY_STATUS_DEADLINE_EXCEEDED);
   CHECK(answer->error == "deadline exceeded waiting for the answer to the emit from a.out");
+}
 
 TEST_CASE("an emit whose data is not JSON is INVALID_ARGUMENT, with or without an edge mapping") {
   Host host(R"(
