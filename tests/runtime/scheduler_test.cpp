@@ -412,10 +412,15 @@ TEST_CASE("a full worker queue answers RESOURCE_EXHAUSTED at once") {
     states.push_back(call->state);
     host.scheduler.DeliverToAddress("s", "in", "test.out", R"({"ms":300})", call);
   }
-  auto last = states.back()->Wait(std::chrono::milliseconds(0));
-  REQUIRE(last.has_value());
-  CHECK(last->status == TINY_STATUS_RESOURCE_EXHAUSTED);
-  CHECK(last->error == "too many messages queued for workers (limit 2) at node s");
+  // Which one depends on when the worker took the first off the queue.
+  int refused = 0;
+  for (auto& state : states) {
+    auto now = state->Wait(std::chrono::milliseconds(0));
+    if (!now || now->status != TINY_STATUS_RESOURCE_EXHAUSTED) continue;  // queued, running or (after a stall) done
+    CHECK(now->error == "too many messages queued for workers (limit 2) at node s");
+    ++refused;
+  }
+  CHECK(refused >= 1);
   auto first = states.front()->Wait(std::chrono::seconds(30));
   REQUIRE(first.has_value());
   CHECK(first->status == TINY_STATUS_OK);
