@@ -16,8 +16,8 @@ if [ ! -f build-tsan/build.ninja ]; then
     -DCMAKE_C_FLAGS="$SAN" -DCMAKE_CXX_FLAGS="$SAN" \
     -DCMAKE_EXE_LINKER_FLAGS="$SAN" -DCMAKE_SHARED_LINKER_FLAGS="$SAN" -DCMAKE_MODULE_LINKER_FLAGS="$SAN"
 fi
-TESTS='integration_reload_stress|integration_drain|scheduler_test|client_pool_test'
+TESTS='integration_reload_stress|integration_drain|scheduler_test|client_pool_test|thread_pool_test'
 cmake --build build-tsan -j "${JOBS:-$(nproc)}" --target tinyhost test-module test-module-b common-module \
-  tiny_python_proto scheduler_test client_pool_test
+  tiny_python_proto scheduler_test client_pool_test thread_pool_test
 TSAN_OPTIONS="halt_on_error=0 exitcode=66 second_deadlock_stack=1 suppressions=$PWD/scripts/tsan.supp" \
   ctest --test-dir build-tsan --output-on-failure --timeout 1500 -R "$TESTS" "$@"
