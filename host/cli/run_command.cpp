@@ -143,7 +143,10 @@ class Host {
     std::unique_ptr<TlsReloader> tls;
     std::unique_ptr<ModuleServer> server;
   };
-  Listener TakeListener() { return Listener{std::move(tls_), std::move(server_)}; }
+  Listener TakeListener() {
+    if (tls_) tls_->StopWatching();  // no thread of the host's outlives deinit
+    return Listener{std::move(tls_), std::move(server_)};
+  }
 
  private:
   void ReloadFlows();

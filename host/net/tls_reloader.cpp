@@ -59,13 +59,15 @@ TlsReloader::TlsReloader(const TlsOptions& options, unsigned refresh_seconds)
   pthread_setname_np(watcher_.native_handle(), "tiny-tls-watch");
 }
 
-TlsReloader::~TlsReloader() {
+TlsReloader::~TlsReloader() { StopWatching(); }
+
+void TlsReloader::StopWatching() {
   {
     std::lock_guard<std::mutex> lock(mu_);
     stopping_ = true;
   }
   cv_.notify_all();
-  watcher_.join();
+  if (watcher_.joinable()) watcher_.join();
 }
 
 Result TlsReloader::Load(Material* out) const {

@@ -41,7 +41,7 @@ class TlsReloader {
   // `refresh_seconds` 0: TlsRefreshSeconds(). Starts the watch thread, which
   // checks the files every refresh_seconds() until the destructor joins it.
   explicit TlsReloader(const TlsOptions& options, unsigned refresh_seconds = 0);
-  ~TlsReloader();
+  ~TlsReloader();  // StopWatching()
   TlsReloader(const TlsReloader&) = delete;
   TlsReloader& operator=(const TlsReloader&) = delete;
 
@@ -49,6 +49,10 @@ class TlsReloader {
   std::shared_ptr<grpc::ServerCredentials> ServerCredentials() const;
   std::shared_ptr<grpc::ChannelCredentials> ChannelCredentials() const;
   unsigned refresh_seconds() const { return refresh_seconds_; }
+  // Joins the watch thread; the credentials stay valid (the files as last
+  // staged). For the end of a drain, when the listener outlives the host's
+  // threads (design rule 8). Idempotent. [thread: the owner's]
+  void StopWatching();
 
  private:
   struct Stamp {
