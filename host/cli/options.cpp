@@ -129,6 +129,30 @@ std::string EnvName(const std::string& var, const po::options_description& desc)
   return desc.find_nothrow(name, false) ? name : std::string();
 }
 
+// Boost's error_with_option_name::what() fills its template by replacing
+// each %placeholder% with the text the user gave, in a loop that starts over
+// from the top after every replacement: an argument that contains the
+// placeholder itself ("--%canonical_option%", "--max-queued %value%") makes
+// it run forever while the message grows. So every substituted text has its
+// '%' written as "%25" first (no placeholder can then appear in it) and only
+// then is the message built.
+struct SubstitutionsOf : po::error_with_option_name {
+  static std::map<std::string, std::string>& Of(po::error_with_option_name& e) {
+    return e.*(&SubstitutionsOf::m_substitutions);
+  }
+};
+
+std::string DefusedWhat(po::error_with_option_name& e) {
+  std::map<std::string, std::string> defused;
+  for (const auto& [key, text] : SubstitutionsOf::Of(e)) {
+    std::string safe;
+    for (char c : text) safe += c == '%' ? std::string("%25") : std::string(1, c);
+    defused[key] = std::move(safe);
+  }
+  for (const auto& [key, text] : defused) e.set_substitute(key, text);
+  return e.what();
+}
+
 po::options_description RunDescription(RunOptions& o) {
   po::options_description d("run options");
   d.add_options()
@@ -218,6 +242,8 @@ po::variables_map Parse(const std::vector<std::string>& args, const po::options_
       po::store(po::parse_config_file(in, desc, false), vm);
     }
     po::notify(vm);
+  } catch (po::error_with_option_name& e) {
+    throw UsageError(DefusedWhat(e));
   } catch (const po::error& e) {
     throw UsageError(e.what());
   }

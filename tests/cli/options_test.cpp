@@ -277,6 +277,12 @@ TEST_CASE("--config: key = value lines, below the command line and the environme
     std::string bad = dir.Write("bad.conf", "flow = a.yaml\nbogus-key = 1\n");
     CHECK(Contains(ErrorOf({"run", "--config", bad}), "bogus-key"));
   }
+  SUBCASE("a key or value that spells a Boost placeholder") {
+    std::string bad = dir.Write("pct.conf", "flow = a.yaml\nmax-queued = %value%\n");
+    CHECK(Contains(ErrorOf({"run", "--config", bad}), "%25value%25"));
+    std::string key = dir.Write("pctkey.conf", "flow = a.yaml\n%canonical_option% = 1\n");
+    CHECK(Contains(ErrorOf({"run", "--config", key}), "%25canonical_option%25"));
+  }
 }
 
 TEST_CASE("run: each usage error is one line naming the input") {
@@ -324,6 +330,19 @@ TEST_CASE("run: each usage error is one line naming the input") {
   CHECK(Contains(ErrorOf({"run", "--flow", "f", "--worker-threads", "many"}), "worker-threads"));
   // No guessing: a prefix of a flag is not that flag.
   CHECK(Contains(ErrorOf({"run", "--flow", "f", "--plugin-d", "/p"}), "plugin-d"));
+}
+
+// Boost fills its error template by replacing %placeholders% in a loop that
+// never ended when the user's text held the placeholder itself: each of these
+// hung the host (found by options_fuzzer).
+TEST_CASE("run: an argument that spells a Boost placeholder gets an error, not a hang") {
+  CHECK(ErrorOf({"run", "--flow", "f", "-%canonical_option%"}) == "unrecognised option '-%25canonical_option%25'");
+  CHECK(ErrorOf({"run", "--flow", "f", "--%option%=1"}) == "unrecognised option '--%25option%25=1'");
+  CHECK(ErrorOf({"run", "--flow", "f", "--max-queued", "%value%"}) ==
+        "the argument ('%25value%25') for option '--max-queued' is invalid");
+  CHECK(Contains(ErrorOf({"run", "--flow", "f", "--worker-threads", "%canonical_option%%value%%prefix%"}),
+                 "'--worker-threads'"));
+  CHECK(Contains(ErrorOf({"run", "--flow", "f"}, {{"TINYHOST_MAX_QUEUED", "%value%"}}), "%25value%25"));
 }
 
 TEST_CASE("send: fields, @FILE data, metadata, and its usage errors") {
