@@ -12,6 +12,9 @@ PACKAGES=(
   python3 python3-grpcio python3-protobuf curl binutils openssl
   clang libclang-rt-14-dev
   python3-yaml yamllint
+  # the admin listener (issue 14): metrics, the flow drawing, and the real
+  # Prometheus and Chromium the tests run against it
+  prometheus-cpp-dev libgraphviz-dev graphviz prometheus chromium
   # bench/run.sh and bench/profile.sh (load generators, profilers)
   nghttp2-client wrk linux-perf valgrind
 )
