@@ -111,9 +111,9 @@ size_t ParseSize(const std::string& flag, const std::string& text, size_t max) {
   return static_cast<size_t>(n * scale);
 }
 
-void CheckHostPort(const std::string& flag, const std::string& value) {
+void CheckHostPort(const std::string& flag, const std::string& value, bool any_host = false) {
   size_t colon = value.rfind(':');
-  if (colon == std::string::npos || colon == 0 || colon + 1 == value.size())
+  if (colon == std::string::npos || (colon == 0 && !any_host) || colon + 1 == value.size())
     throw UsageError(flag + ": '" + value + "' is not HOST:PORT");
   std::string port = value.substr(colon + 1);
   if (port.find_first_not_of("0123456789") != std::string::npos || port.size() > 5 || std::stoul(port) > 65535)
@@ -160,6 +160,8 @@ po::options_description RunDescription(RunOptions& o) {
       ("plugin", po::value<std::vector<std::string>>(), "module or file names to serve (default: all)")
       ("flow", po::value<std::vector<std::string>>()->multitoken(), "flow YAML files: --flow a.yaml b.yaml, repeatable, or comma-separated")
       ("listen", po::value<std::string>(&o.listen)->default_value(o.listen), "gRPC listen HOST:PORT (port 0: any) or unix:PATH")
+      ("admin-listen", po::value<std::string>(&o.admin_listen),
+       "admin HTTP HOST:PORT or :PORT (/metrics, /healthz, /readyz, /status, the flow page); off by default")
       ("peer", po::value<std::vector<std::string>>(), "MODULE=ADDR of a host serving MODULE (repeatable)")
       ("discovery-template", po::value<std::string>(&o.discovery_template), "target template with {module}")
       ("tls-cert", po::value<std::string>(&o.tls.cert), "PEM certificate chain")
@@ -340,6 +342,9 @@ Options ParseOptions(int argc, const char* const argv[], const std::map<std::str
     if (o.flows.empty()) throw UsageError("run: at least one --flow FILE is required");
     // HOST:PORT, or a Unix socket (unix:PATH) for hosts on one machine.
     if (o.listen.rfind("unix:", 0) != 0 || o.listen.size() == 5) CheckHostPort("--listen", o.listen);
+    // ":9090" (every interface) is allowed here, as in the container image.
+    if (!o.admin_listen.empty())
+      CheckHostPort("--admin-listen", o.admin_listen, /*any_host=*/true);
     if (vm.count("peer")) {
       for (const auto& p : SplitList(vm["peer"].as<std::vector<std::string>>())) {
         size_t eq = p.find('=');

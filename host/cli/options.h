@@ -28,6 +28,7 @@ struct RunOptions {
   std::vector<std::string> plugins;  // module or file names; empty = all
   std::vector<std::string> flows;
   std::string listen = "0.0.0.0:50051";
+  std::string admin_listen;  // "" = no admin listener; ":9090" = every interface
   std::map<std::string, std::string> peers;  // module -> address
   std::string discovery_template;
   TlsOptions tls;

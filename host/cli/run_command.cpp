@@ -15,6 +15,7 @@
 #include <iostream>
 #include <memory>
 
+#include "host/admin/admin.h"
 #include "host/base/log.h"
 #include "host/cli/commands.h"
 #include "host/cli/startup_error.h"
@@ -154,7 +155,11 @@ class Host {
     return [pool = pool_.get()](std::string_view module) { return pool->CanReach(module); };
   }
 
+  // Keeps what /status and the page read in step with flows_.
+  void PublishFlows() { flows_view_.store(std::make_shared<const FlowSet>(flows_)); }
+
   const RunOptions& o_;
+  const std::chrono::system_clock::time_point started_ = std::chrono::system_clock::now();
   ModuleRegistry modules_;
   std::unique_ptr<TlsReloader> tls_;  // null: plaintext
   std::unique_ptr<FlowWatcher> watcher_;  // from LoadFlows on
@@ -162,6 +167,8 @@ class Host {
   FlowSet flows_;  // the flows running now
   std::unique_ptr<Scheduler> scheduler_;
   std::unique_ptr<ModuleServer> server_;
+  std::atomic<std::shared_ptr<const FlowSet>> flows_view_;
+  std::unique_ptr<Admin> admin_;  // from Serve to Stop, when --admin-listen
 };
 
 void Host::LoadPlugins() {
@@ -228,6 +235,18 @@ void Host::Serve() {
     throw StartupError(1, e.what());
   }
   pool_->Prewarm();
+  PublishFlows();
+  if (!o_.admin_listen.empty()) {
+    try {
+      admin_ = std::make_unique<Admin>(
+          o_.admin_listen, AdminSources{modules_, *scheduler_, *server_, *pool_, started_,
+                                        [this] { return flows_view_.load(); }});
+    } catch (const std::exception& e) {
+      spdlog::error("{}", e.what());
+      throw StartupError(1, e.what());
+    }
+    spdlog::info("admin listening address=http://{}/", admin_->address());
+  }
   server_->SetServing(true);
   spdlog::info("serving address={} modules={} nodes={}", BoundAddress(o_.listen, server_->port()),
                Join(modules_.ServedModules()), flows_.nodes.size());
@@ -248,6 +267,8 @@ void Host::ReloadFlows() {
     auto errors = scheduler_->Reconcile(next);
     if (errors.empty()) {
       flows_ = std::move(next);
+      PublishFlows();
+      Stats().reloads_applied.fetch_add(1, std::memory_order_relaxed);
       spdlog::info("flows reloaded nodes={}", flows_.nodes.size());
       return;
     }
@@ -263,6 +284,7 @@ void Host::ReloadFlows() {
   } catch (const std::exception& e) {
     spdlog::error("reload rejected, the running flows stay: {}", e.what());
   }
+  Stats().reloads_rejected.fetch_add(1, std::memory_order_relaxed);
 }
 
 void Host::Drain(int sig) {
@@ -287,6 +309,7 @@ void Host::Drain(int sig) {
 }
 
 void Host::Stop() {
+  admin_.reset();  // it reads the parts stopped below
   // Every call is answered by now; handlers still running (blocking ones
   // cannot be interrupted) get up to another grace period, at least 10 s.
   auto handler_grace = std::max<std::chrono::milliseconds>(o_.grace_period, std::chrono::seconds(10));

@@ -47,4 +47,10 @@ void ModuleRegistry::DeinitAll() {
   for (auto& [name, e] : modules_) e.plugin->Deinit();
 }
 
+std::vector<const Plugin*> ModuleRegistry::Plugins() const {
+  std::vector<const Plugin*> out;
+  for (const auto& [name, entry] : modules_) out.push_back(entry.plugin.get());
+  return out;
+}
+
 }  // namespace tiny::host

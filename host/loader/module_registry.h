@@ -30,6 +30,8 @@ class ModuleRegistry {
   const ComponentType* FindComponent(std::string_view module, std::string_view component) const;
   std::vector<std::string> ServedModules() const;
   std::vector<std::string> KnownModules() const;
+  // Every loaded plugin, by module name. [thread: any, once loading is over]
+  std::vector<const Plugin*> Plugins() const;
   // Calls every plugin's deinit (after all instances are destroyed); a
   // plugin already deinitialised is skipped, so calling it again is harmless.
   void DeinitAll();

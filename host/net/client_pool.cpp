@@ -40,6 +40,8 @@ struct ClientPool::RemoteCall {
   Response response;
   tiny_call* call = nullptr;
   std::string module;
+  std::shared_ptr<PeerStats> stats;  // null unless measuring
+  Clock::time_point started;
   bool cancelled_here = false;  // by CancelAndClose (guarded by calls_mu_)
   RemoteCall* prev = nullptr;   // the pool's list (guarded by calls_mu_)
   RemoteCall* next = nullptr;
@@ -79,6 +81,14 @@ ClientPool::~ClientPool() {
     while (state_cq_.Next(&tag, &ok)) {
     }
   }
+}
+
+std::vector<ClientPool::PeerView> ClientPool::Peers() const {
+  std::vector<PeerView> out;
+  std::lock_guard<std::mutex> lock(mu_);
+  for (const auto& [module, peer] : peers_)
+    out.push_back(PeerView{module, peer->target, peer->channel->GetState(false), peer->stats});
+  return out;
 }
 
 bool ClientPool::CanReach(std::string_view module) const { return !TargetFor(module).empty(); }
@@ -202,6 +212,10 @@ void ClientPool::Send(const std::string& module, const std::string& to, const st
   RemoteCall* rpc = owned.get();  // owned by the callback once tracked
   rpc->call = call;
   rpc->module = module;
+  if (Measuring()) {
+    rpc->stats = peer->stats;
+    rpc->started = Clock::now();
+  }
   rpc->request.set_to(to);
   rpc->request.set_from(from);
   rpc->request.set_data(data.data(), data.size());
@@ -231,6 +245,10 @@ void ClientPool::Send(const std::string& module, const std::string& to, const st
         rpc->Unref();
       }
     } untrack{this, rpc};
+    if (rpc->stats) {
+      rpc->stats->calls[static_cast<int>(status.error_code()) % kStatusCodes].fetch_add(1, std::memory_order_relaxed);
+      rpc->stats->latency.Observe(Clock::now() - rpc->started);
+    }
     if (!status.ok()) {
       if (spdlog::should_log(spdlog::level::debug))
         spdlog::debug("gRPC send failed module={} to={} code={} error={}", rpc->module, rpc->request.to(),

@@ -13,8 +13,10 @@
 #include <string>
 #include <thread>
 #include <unordered_map>
+#include <vector>
 
 #include "host/runtime/remote_sender.h"
+#include "host/runtime/stats.h"
 #include "tinysystems/module/v1/module.grpc.pb.h"
 
 namespace tiny::host {
@@ -46,6 +48,15 @@ class ClientPool final : public RemoteSender {
   void Send(const std::string& module, const std::string& to, const std::string& from, std::string_view data,
             uint32_t hop, tiny_call* call) override;
 
+  // Each peer module reached so far, for /metrics and /status. [thread: any]
+  struct PeerView {
+    std::string module;
+    std::string target;
+    grpc_connectivity_state state;
+    std::shared_ptr<const PeerStats> stats;
+  };
+  std::vector<PeerView> Peers() const;
+
   // Calls to peers not answered yet. [thread: any]
   size_t open_calls() const;
   // For the end of a drain: refuses new calls (UNAVAILABLE), cancels the
@@ -62,6 +73,7 @@ class ClientPool final : public RemoteSender {
     std::shared_ptr<grpc::Channel> channel;
     std::unique_ptr<tinysystems::module::v1::ModuleService::Stub> stub;
     grpc_connectivity_state last_state = GRPC_CHANNEL_IDLE;
+    std::shared_ptr<PeerStats> stats = std::make_shared<PeerStats>();
   };
 
   std::shared_ptr<Peer> Get(const std::string& module);

@@ -85,6 +85,7 @@ class SendReactor final : public grpc::ServerUnaryReactor, public tiny_call {
 
   // Runs once, after a successful Claim.
   void Done(const grpc::Status& status) {
+    if (Measuring()) Stats().send_answers[static_cast<int>(status.error_code()) % kStatusCodes].Add();
     server_.Untrack(this);
     TINY_HAND_OVER(this);  // to OnDone, on a gRPC thread
     Finish(status);
@@ -246,6 +247,7 @@ void ModuleServer::SetServing(bool serving) {
   auto* health = server_->GetHealthCheckService();
   health->SetServingStatus(serving);
   health->SetServingStatus(kServiceName, serving);
+  serving_.store(serving, std::memory_order_release);
 }
 
 size_t ModuleServer::Drain(std::chrono::milliseconds grace) {

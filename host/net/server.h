@@ -44,6 +44,8 @@ class ModuleServer final : public tinysystems::module::v1::ModuleService::Callba
   int port() const { return port_; }
   // Health SERVING / NOT_SERVING for "" and the ModuleService.
   void SetServing(bool serving);
+  // What health says now (for /readyz). [thread: any]
+  bool serving() const { return serving_.load(std::memory_order_acquire); }
   // Health NOT_SERVING, refuses new calls with UNAVAILABLE and waits up to
   // `grace` for the calls in flight. The calls still open then are finished
   // with UNAVAILABLE (never left silent). Returns how many that were.
@@ -91,6 +93,7 @@ class ModuleServer final : public tinysystems::module::v1::ModuleService::Callba
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
   std::atomic<bool> draining_{false};
+  std::atomic<bool> serving_{false};
   std::atomic<size_t> inflight_{0};
   std::atomic<size_t> inflight_bytes_{0};
   std::atomic<bool> large_finished_{false};  // a call with a request of kLargeRequest or more was done (OnDone) since the last trim

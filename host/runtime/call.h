@@ -13,6 +13,7 @@
 #include <string>
 
 #include "host/base/bytes.h"
+#include "host/runtime/stats.h"
 
 namespace tiny::host {
 
@@ -54,6 +55,7 @@ struct tiny_call {
   // of TryComplete). `r` is borrowed. [thread: any]
   bool TryComplete(const tiny_result& r) {
     if (completed_.exchange(true, std::memory_order_acq_rel)) return false;
+    if (measured_) measured_->RecordAnswer(r, started_);
     OnComplete(r);
     Unref();
     return true;
@@ -63,6 +65,13 @@ struct tiny_call {
   // cancelled or hung up, or whose call the host already ended). Work still
   // queued for such a call is dropped. [thread: any]
   virtual bool abandoned() const { return false; }
+
+  // Counts this call's answer in `stats` (of the node whose handler gets
+  // it), timed from now. Before the handler runs. [thread: the deliverer]
+  void Measure(std::shared_ptr<tiny::host::NodeStats> stats) {
+    started_ = std::chrono::steady_clock::now();
+    measured_ = std::move(stats);
+  }
 
   void Ref() { refs_.fetch_add(1, std::memory_order_relaxed); }
   void Unref() {
@@ -77,6 +86,8 @@ struct tiny_call {
 
  private:
   std::atomic<bool> completed_{false};
+  std::shared_ptr<tiny::host::NodeStats> measured_;  // null unless measuring
+  std::chrono::steady_clock::time_point started_;
   std::atomic<int> refs_{1};  // one for the answer
 };
 

@@ -9,7 +9,16 @@
 namespace tiny::host {
 namespace {
 
-std::shared_ptr<const EdgeTable> EdgesOf(const NodeSpec& spec, const Graph& graph) {
+// The count of the same edge in `before`, else a new one.
+std::shared_ptr<std::atomic<uint64_t>> CountOf(const EdgeTable& before, const std::string& port, const std::string& to) {
+  if (const std::vector<Route>* routes = before.Find(port))
+    for (const Route& r : *routes)
+      if (r.to == to) return r.count;
+  return std::make_shared<std::atomic<uint64_t>>(0);
+}
+
+// `before`: the node's edges until now (empty for a new node).
+std::shared_ptr<const EdgeTable> EdgesOf(const NodeSpec& spec, const Graph& graph, const EdgeTable& before) {
   auto table = std::make_shared<EdgeTable>();
   for (size_t i = 0; i < spec.edges.size(); ++i) {
     const EdgeSpec& e = spec.edges[i];
@@ -24,6 +33,7 @@ std::shared_ptr<const EdgeTable> EdgesOf(const NodeSpec& spec, const Graph& grap
     r.remote_module = target->module;
     if (e.mapping && !e.mapping->IsIdentity()) r.mapping = e.mapping;
     r.label = spec.file + ": node '" + spec.name + "': edges[" + std::to_string(i) + "]";
+    r.count = CountOf(before, e.port, e.to);
     auto it = std::find_if(table->by_port.begin(), table->by_port.end(),
                            [&](const auto& p) { return p.first == e.port; });
     if (it == table->by_port.end()) {
@@ -87,7 +97,7 @@ GraphPlan PlanGraph(const FlowSet& flows, const Graph& old, const ModuleRegistry
   for (const auto& spec : flows.nodes) {
     const GraphEntry* entry = next->Find(spec.name);
     if (!entry->local) continue;
-    auto table = EdgesOf(spec, *next);
+    auto table = EdgesOf(spec, *next, *entry->local->edges());
     tables[entry->local.get()] = table;
     plan.wiring.emplace_back(entry->local, std::move(table));
   }

@@ -10,6 +10,7 @@
 #include "host/base/bytes.h"
 #include "host/runtime/call.h"
 #include "host/runtime/node.h"
+#include "host/runtime/plugin_metrics.h"
 #include "host/runtime/scheduler.h"
 
 namespace tiny::host {
@@ -75,6 +76,7 @@ const tiny_timer_api kTimerApi = {sizeof(tiny_timer_api), &TimerStart, &TimerCan
 
 const void* GetExtension(const tiny_host_api*, const char* id) {
   if (id != nullptr && std::string_view(id) == TINY_EXT_TIMER) return &kTimerApi;
+  if (id != nullptr && std::string_view(id) == TINY_EXT_METRICS) return MetricsApi();
   return nullptr;
 }
 

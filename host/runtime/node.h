@@ -13,11 +13,22 @@
 
 #include "host/flow/mapping.h"
 #include "host/loader/plugin_loader.h"
+#include "host/runtime/plugin_metrics.h"
+#include "host/runtime/stats.h"
 
 namespace tiny::host {
 
 class Scheduler;
 class Node;
+
+// The declared input ports of a component (in the plugin's order).
+inline std::vector<std::string> InputPorts(const ComponentType* type) {
+  std::vector<std::string> ports;
+  if (type && type->desc)
+    for (uint32_t i = 0; i < type->desc->port_count; ++i)
+      if (type->desc->ports[i].direction == TINY_PORT_IN) ports.emplace_back(type->desc->ports[i].name);
+  return ports;
+}
 
 // One edge, resolved against the current graph.
 struct Route {
@@ -28,6 +39,9 @@ struct Route {
   std::string remote_module;    // else: the module to reach through the pool
   std::shared_ptr<const Mapping> mapping;  // null: pass the data through
   std::string label;        // "FILE: node 'N': edges[i]" for log lines
+  // Messages sent along this edge (for /status); kept across a reload that
+  // keeps the edge.
+  std::shared_ptr<std::atomic<uint64_t>> count;
 };
 
 // A node's outgoing edges by output port. Immutable once published.
@@ -51,7 +65,7 @@ class Node {
   Node(Scheduler* owner, std::string node_name, std::string flow_file, const ComponentType* component,
        std::string settings_json)
       : scheduler(owner), name(std::move(node_name)), file(std::move(flow_file)), type(component),
-        settings_key(std::move(settings_json)) {}
+        settings_key(std::move(settings_json)), stats(std::make_shared<NodeStats>(InputPorts(component))) {}
 
   tiny_node* handle() { return reinterpret_cast<tiny_node*>(this); }
   static Node* From(tiny_node* n) { return reinterpret_cast<Node*>(n); }
@@ -64,6 +78,8 @@ class Node {
   const std::string file;
   const ComponentType* const type;
   const std::string settings_key;  // the flow's settings as JSON text, to spot changes
+  const std::shared_ptr<NodeStats> stats;  // shared with the calls it answers
+  NodeMetrics plugin_metrics;              // declared by the instance (tiny.metrics/1)
 
   tiny_instance* instance = nullptr;  // set by Start, cleared by Stop (main thread)
   std::atomic<NodeState> state{NodeState::kNew};

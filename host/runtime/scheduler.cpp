@@ -229,6 +229,7 @@ void Scheduler::Emit(Node& from, const tiny_call* cause, std::string_view port, 
       std::string why = "more than " + std::to_string(options_.max_fanout) + " deliveries from one message at " +
                         from.name + "." + std::string(port) + ": the flow's cycles branch (--max-fanout)";
       handed = true;
+      Stats().fanout_refusals.Add();
       Answer(done, user, TINY_STATUS_FAILED_PRECONDITION, why);
       return;
     }
@@ -236,6 +237,7 @@ void Scheduler::Emit(Node& from, const tiny_call* cause, std::string_view port, 
       std::string why = "hop limit " + std::to_string(kHopLimit) + " exceeded at " + from.name + "." +
                         std::string(port) + ": the flow has a cycle";
       handed = true;
+      Stats().hop_limit_refusals.Add();
       Answer(done, user, TINY_STATUS_FAILED_PRECONDITION, why);
       return;
     }
@@ -283,6 +285,7 @@ void Scheduler::DeliverRoute(const Route& route, std::string_view data, tiny_cal
   // whoever got it had answered already, that answer stands. The ref keeps
   // the call alive for that: the answer may have freed it otherwise.
   call->Ref();
+  if (Measuring()) route.count->fetch_add(1, std::memory_order_relaxed);
   try {
     std::string mapped;
     if (route.mapping) {
@@ -326,6 +329,7 @@ void Scheduler::DeliverToAddress(std::string_view node, std::string_view port, s
     return;
   }
   if (call->context.hop >= kHopLimit) {
+    Stats().hop_limit_refusals.Add();
     FailCall(call, TINY_STATUS_FAILED_PRECONDITION,
              "hop limit " + std::to_string(kHopLimit) + " exceeded at " + std::string(node) + "." +
                  std::string(port) + ": the flow has a cycle");
@@ -406,6 +410,10 @@ void Scheduler::RunHandle(Node& node, const char* port, std::string_view data, t
     node.LeaveHandler();
     FailCall(call, TINY_STATUS_UNAVAILABLE, "node '" + node.name + "' is not running");
     return;
+  }
+  if (Measuring()) {
+    node.stats->CountDelivery(port);
+    call->Measure(node.stats);
   }
   call->Ref();  // keeps the call answerable if the handler throws
   try {

@@ -350,6 +350,47 @@ typedef struct tiny_host_timer_api {
 /* The 1.0 name of the same type, kept for source compatibility. */
 typedef tiny_host_timer_api tiny_timer_api;
 
+/* ----------------------------------------------------------------------
+ * [implemented by: host] Extension "tiny.metrics/1": a node's own counters
+ * and latency histograms, served on the host's /metrics (when an admin
+ * listener runs; otherwise recording is a no-op). Each series carries the
+ * labels node, module and component, and `code` for a counter added to
+ * with a code.
+ * -------------------------------------------------------------------- */
+#define TINY_EXT_METRICS "tiny.metrics/1"
+
+typedef enum tiny_metric_kind {
+  TINY_METRIC_COUNTER = 0,  /* name ends in _total; `add` */
+  TINY_METRIC_HISTOGRAM = 1 /* name ends in _seconds; `observe` */
+} tiny_metric_kind;
+
+/* Opaque: one metric of one node. */
+typedef struct tiny_metric tiny_metric;
+
+typedef struct tiny_host_metrics_api {
+  uint32_t struct_size;
+  /*
+   * Declares metric `name` of `node`, served as tinyhost_<name>. `name` is
+   * [a-z0-9_]{1,64}, starts with the component's name and '_', and ends as
+   * its kind says (e.g. "http_server_requests_total"). Every node declaring
+   * a name shares one family, so the kind and `help` must agree. Returns
+   * NULL when the name is invalid, declared with another kind or help, or
+   * the node has 16 metrics already; declaring the same name twice on one
+   * node returns the same handle. `name` and `help` are borrowed. The
+   * handle is valid until the node's `destroy` returns. [thread: any]
+   */
+  tiny_metric* (*define)(tiny_node* node, const char* name, int32_t kind, const char* help);
+  /*
+   * Counter: adds `n` to the series with label code="<code>" (0..999, e.g.
+   * an HTTP status), or to the one without a code label when `code` is -1.
+   * Another code counts as code="other", as do codes past the 32nd distinct
+   * one of the metric. Lock-free. [thread: any]
+   */
+  void (*add)(tiny_metric* metric, int32_t code, uint64_t n);
+  /* Histogram: records one sample of `seconds` (>= 0). Lock-free. [thread: any] */
+  void (*observe)(tiny_metric* metric, double seconds);
+} tiny_host_metrics_api;
+
 /*
  * What a plugin defines, in exactly one of its source files, C or C++:
  *

@@ -205,6 +205,27 @@ class Message {
 using EmitCallback = std::function<void(Result)>;
 using TimerId = uint64_t;
 
+// A node's own metric (see Component::counter, histogram); recording on a
+// metric the host refused, or on a host without metrics, does nothing.
+class Metric {
+ public:
+  Metric() = default;
+  // Counter: adds `n` under code="<code>" (0..999), or with no code (-1).
+  void add(int32_t code, uint64_t n = 1) const {
+    if (metric_) detail::g_metrics->add(metric_, code, n);
+  }
+  // Histogram: one sample, in seconds.
+  void observe(double seconds) const {
+    if (metric_) detail::g_metrics->observe(metric_, seconds);
+  }
+  explicit operator bool() const { return metric_ != nullptr; }
+
+ private:
+  friend class Component;
+  explicit Metric(tiny_metric* m) : metric_(m) {}
+  tiny_metric* metric_ = nullptr;
+};
+
 class Component : public std::enable_shared_from_this<Component> {
  public:
   virtual ~Component() = default;
@@ -248,6 +269,14 @@ class Component : public std::enable_shared_from_this<Component> {
   // True iff the timer was cancelled before it fired. [thread: any]
   bool cancel_timer(TimerId id);
 
+  // Declares this node's metric `name` (tinyhost_<name> on /metrics; it
+  // starts with the component's name, a counter's ends in _total, a
+  // histogram's in _seconds). Usually in on_settings; valid until teardown.
+  Metric counter(const char* name, const char* help) const { return define_metric(name, TINY_METRIC_COUNTER, help); }
+  Metric histogram(const char* name, const char* help) const {
+    return define_metric(name, TINY_METRIC_HISTOGRAM, help);
+  }
+
   bool log_enabled(int32_t level) const { return detail::g_host->log_enabled(detail::g_host, level) != 0; }
   void log(int32_t level, std::string_view message) const;
   void log_debug(std::string_view m) const { log(TINY_LOG_DEBUG, m); }
@@ -257,6 +286,10 @@ class Component : public std::enable_shared_from_this<Component> {
 
  private:
   friend struct detail::ComponentAccess;
+  Metric define_metric(const char* name, int32_t kind, const char* help) const {
+    if (!detail::g_metrics || destroyed_.load(std::memory_order_acquire)) return Metric();
+    return Metric(detail::g_metrics->define(node_, name, kind, help));
+  }
 
   tiny_node* node_ = nullptr;
   bool blocking_ = false;

@@ -15,6 +15,7 @@ namespace tiny::detail {
 // shared object = one copy of these (the symbols are hidden).
 inline const tiny_host_api* g_host = nullptr;
 inline const tiny_timer_api* g_timer = nullptr;
+inline const tiny_host_metrics_api* g_metrics = nullptr;  // NULL on a host without it
 
 inline tiny_bytes view(std::string_view s) {
   return tiny_bytes{reinterpret_cast<const uint8_t*>(s.data()), s.size()};
@@ -39,6 +40,8 @@ inline const char* init_host(const tiny_host_api* host) noexcept {
     return "host ABI version is not compatible with this plugin's";
   g_host = host;
   g_timer = static_cast<const tiny_timer_api*>(host->get_extension(host, TINY_EXT_TIMER));
+  g_metrics = static_cast<const tiny_host_metrics_api*>(host->get_extension(host, TINY_EXT_METRICS));
+  if (g_metrics && g_metrics->struct_size < sizeof(tiny_host_metrics_api)) g_metrics = nullptr;
   return nullptr;
 }
 
