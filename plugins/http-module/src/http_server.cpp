@@ -41,6 +41,8 @@ namespace {
 class HttpServer final : public tiny::Component {
  public:
   tiny::Reply on_settings(const tiny::Json& s) override {
+    requests_ = counter("http_server_requests_total", "HTTP responses written, by status code");
+    latency_ = histogram("http_server_request_duration_seconds", "time from a request's first bytes to its response");
     tiny::SettingsReader in(s);
     config_.host = in.string("host");
     if (in.ok() && config_.host.empty()) in.fail("host", "must not be empty (use 0.0.0.0 for every interface)");
@@ -161,10 +163,17 @@ class HttpServer final : public tiny::Component {
     };
     h.log = [this](int32_t level, const std::string& line) { log(level, line); };
     h.log_enabled = [this](int32_t level) { return log_enabled(level); };
+    h.responded = [this](unsigned status, std::chrono::steady_clock::duration took) {
+      requests_.add(static_cast<int32_t>(status));
+      latency_.observe(std::chrono::duration<double>(took).count());
+    };
     return h;
   }
 
   ServerConfig config_;  // settings: fixed before the first message
+  // On the host's /metrics (no-ops without an admin listener); declared in
+  // on_settings, before any runtime starts.
+  tiny::Metric requests_, latency_;
 
   std::mutex mu_;  // guards everything below
   std::unique_ptr<ServerRuntime> running_;

@@ -50,6 +50,9 @@ struct ServerHooks {
   // Log sink. [thread: any]
   std::function<void(int32_t level, const std::string& line)> log;
   std::function<bool(int32_t level)> log_enabled;
+  // A response is about to be written: its status, and the time since the
+  // request's first bytes. Optional. Called on a runtime thread.
+  std::function<void(unsigned status, std::chrono::steady_clock::duration took)> responded;
 };
 
 class ServerRuntime {

@@ -92,7 +92,8 @@ void Session::on_first_bytes(beast::error_code ec, size_t n) {
 
 void Session::read_header_bytes() {
   // The header, however slowly it comes, within headerTimeout.
-  set_deadline(std::chrono::steady_clock::now() + shared_->config.header_timeout);
+  request_started_ = std::chrono::steady_clock::now();
+  set_deadline(request_started_ + shared_->config.header_timeout);
   http::async_read_header(stream_, buffer_, *parser_,
                           [self = shared_from_this()](beast::error_code ec, size_t) { self->on_header(ec); });
 }
@@ -245,6 +246,7 @@ void Session::on_timer(uint64_t generation, beast::error_code ec) {
 void Session::send(HttpResponse res, bool force_close) {
   if (force_close) res.keep_alive(false);
   bool close = !res.keep_alive();
+  if (shared_->hooks.responded) shared_->hooks.responded(res.result_int(), std::chrono::steady_clock::now() - request_started_);
   out_ = std::make_shared<HttpResponse>(std::move(res));
   set_deadline(std::chrono::steady_clock::now() + shared_->config.timeout);
   http::async_write(stream_, *out_, [self = shared_from_this(), close](beast::error_code ec, size_t) {

@@ -115,6 +115,7 @@ class Session : public std::enable_shared_from_this<Session> {
   bool awaiting_ = false;     // a request is waiting for the flow's answer
   bool closing_ = false;
   std::chrono::steady_clock::time_point deadline_;  // of the current phase
+  std::chrono::steady_clock::time_point request_started_;  // its first bytes arrived
   uint64_t timer_generation_ = 0;  // bumped per wait; an older wait's handler is stale
   bool timer_armed_ = false;
   std::shared_ptr<HttpResponse> out_;  // alive while being written
