@@ -14,7 +14,7 @@ PACKAGES=(
   python3-yaml yamllint
   # the admin listener (issue 14): metrics, the flow drawing, and the real
   # Prometheus and Chromium the tests run against it
-  prometheus-cpp-dev libgraphviz-dev graphviz prometheus chromium
+  prometheus-cpp-dev libgraphviz-dev graphviz prometheus chromium python3-prometheus-client
   # bench/run.sh and bench/profile.sh (load generators, profilers)
   nghttp2-client wrk linux-perf valgrind
 )

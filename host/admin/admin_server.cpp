@@ -7,7 +7,6 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
-#include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
@@ -56,7 +55,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   void Start() {
     parser_.header_limit(kHeaderLimit);
-    parser_.body_limit(0);
+    parser_.body_limit(kHeaderLimit);  // read (and ignored), so a POST gets its 405
     stream_.expires_after(kRequestTimeout);
     http::async_read(stream_, buffer_, parser_, [self = shared_from_this()](beast::error_code ec, size_t) {
       self->OnRead(ec);
@@ -109,7 +108,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   beast::tcp_stream stream_;
   AdminServer::Impl& server_;
   beast::flat_buffer buffer_{kHeaderLimit};
-  http::request_parser<http::empty_body> parser_;
+  http::request_parser<http::string_body> parser_;
   http::response<http::string_body> response_;
 };
 
