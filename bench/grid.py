@@ -40,6 +40,7 @@ MICRO_REPS = int(ENV.get("BENCH_MICRO_REPS", "5"))
 DEADLINE_MS = int(ENV.get("BENCH_DEADLINE_MS", "10000"))
 OUT_DIR = ENV.get("BENCH_OUT", os.path.join(BUILD, "bench-results"))
 DATA = ENV.get("BENCH_DATA", '{"x":1,"msg":"hello"}')
+ADMIN = ENV.get("BENCH_ADMIN", "1") == "1"
 
 # BENCH_HOST_BUILD: take the host side (tinyhost, test-module, the plugins)
 # from another build tree, e.g. an older commit's, to measure before/after
@@ -301,12 +302,42 @@ def med(xs):
     return statistics.median(xs) if xs else float("nan")
 
 
+class Scraper:
+    """GETs an admin listener's /metrics once a second (as Prometheus
+    would), on a thread, until stopped."""
+
+    def __init__(self, url):
+        import urllib.request
+        self.stopping = threading.Event()
+        self.scrapes = 0
+
+        def run():
+            while not self.stopping.wait(1.0):
+                with urllib.request.urlopen(url, timeout=10) as r:
+                    r.read()
+                self.scrapes += 1
+        self.thread = threading.Thread(target=run, daemon=True)
+        self.thread.start()
+
+    def stop(self):
+        self.stopping.set()
+        self.thread.join(15)
+
+
 def grpc_grid(report):
     base = Server("baseline", [BASELINE, "--listen", "127.0.0.1:0"])
-    host = Server("host-grpc", host_cmd(plugin_dir(TEST_MODULE), write("grpc-flow.yaml", GRPC_FLOW)))
+    flow = write("grpc-flow.yaml", GRPC_FLOW)
+    host = Server("host-grpc", host_cmd(plugin_dir(TEST_MODULE), flow))
+    # The same host with the admin listener on and scraped every second:
+    # what counting costs on the Send path (docs/performance.md).
+    admin = Server("host-admin", host_cmd(plugin_dir(TEST_MODULE), flow) + ["--admin-listen", "127.0.0.1:0"],
+                   extra_pattern=r"admin listening address=(http://\S+/)") if ADMIN else None
+    scraper = Scraper(admin.extra.group(1) + "metrics") if admin else None
     try:
         targets = [("baseline", base.port, "echo.in"), ("host relay->echo", host.port, "relay.in"),
                    ("host echo", host.port, "echo.in")]
+        if admin:
+            targets.append(("host+admin relay->echo", admin.port, "relay.in"))
         runners = {"cpp": run_cpp, "h2load": run_h2load}
         # A correctness check before timing: every target answers the data.
         for _, port, to in targets:
@@ -317,7 +348,8 @@ def grpc_grid(report):
                 for tool in TOOLS:
                     order = targets if r % 2 == 0 else list(reversed(targets))
                     for name, port, to in order:
-                        pid = base.proc.pid if name == "baseline" else host.proc.pid
+                        pid = {"baseline": base.proc.pid, "host+admin relay->echo": admin and admin.proc.pid}.get(
+                            name, host.proc.pid)
                         before = cpu_probe.sample(pid)
                         v = runners[tool](port, to, conns, streams)
                         after = cpu_probe.sample(pid)
@@ -331,7 +363,13 @@ def grpc_grid(report):
                               f"{v[0]:9.0f} req/s  p50 {v[1]:7.1f} us  p99 {v[2]:8.1f} us  "
                               f"server {v[3]:5.1f} cpu-us/req {v[4]:4.2f} switches/req", flush=True)
         report["grpc"] = results
+        if scraper:
+            report["scrapes"] = scraper.scrapes
     finally:
+        if scraper:
+            scraper.stop()
+        if admin:
+            admin.stop()
         base.stop()
         host.stop()
 
@@ -473,8 +511,10 @@ def table(report):
             add(f"| {tool} | {conns}x{streams} | baseline | {med([v[0] for v in base]):.0f} | "
                 f"{med([v[1] for v in base]):.1f} | {med([v[2] for v in base]):.1f} | "
                 f"{med([v[3] for v in base]):.1f} | {med([v[4] for v in base]):.2f} | 1 | 1 | 1 | | |")
-            for name in ("host relay->echo", "host echo"):
+            for name in ("host relay->echo", "host echo", "host+admin relay->echo"):
                 h = res.get((tool, conns, streams, name))
+                if not h:
+                    continue
                 thr = med([a[0] / b[0] for a, b in zip(h, base)])
                 lat = med([a[1] / b[1] for a, b in zip(h, base) if b[1] > 0])
                 cpu = med([a[3] / b[3] for a, b in zip(h, base) if b[3] > 0])
@@ -483,6 +523,23 @@ def table(report):
                     f"{med([v[4] for v in h]):.2f} | {thr:.3f} | {lat:.3f} | {cpu:.2f} | "
                     f"{verdict(thr >= TARGETS['throughput'])} | {verdict(lat <= TARGETS['p50'])} |")
     add("")
+    if any(k[3] == "host+admin relay->echo" for k in res):
+        add(f"Admin listener on and scraped every second ({report.get('scrapes', 0)} scrapes) vs off, relay->echo "
+            "(median of the per-round ratio on/off; target: throughput >= 0.97, p50 <= 1.03)")
+        add("| tool | conn x streams | thr on/off | p50 on/off | CPU/req on/off | within 3% |")
+        add("|---|---|---:|---:|---:|---|")
+        for tool in TOOLS:
+            for conns, streams in GRID:
+                on = res.get((tool, conns, streams, "host+admin relay->echo"))
+                off = res.get((tool, conns, streams, "host relay->echo"))
+                if not on or not off:
+                    continue
+                thr = med([a[0] / b[0] for a, b in zip(on, off)])
+                lat = med([a[1] / b[1] for a, b in zip(on, off) if b[1] > 0])
+                cpu = med([a[3] / b[3] for a, b in zip(on, off) if b[3] > 0])
+                add(f"| {tool} | {conns}x{streams} | {thr:.3f} | {lat:.3f} | {cpu:.3f} | "
+                    f"{verdict(thr >= 0.97 and lat <= 1.03)} |")
+        add("")
     http = report.get("http")
     add("HTTP flow (wrk -t1, GET /hello?name=Ada; http_server -> transform(mapping) -> response vs bare Beast)")
     if http is None:

@@ -7,6 +7,8 @@
 #       baseline          bare gRPC C++ callback echo server (same proto)
 #       host relay->echo  tinyhost + test-module: relay -> echo (a local passthrough)
 #       host echo         tinyhost + test-module: echo directly
+#       host+admin relay->echo  the same with --admin-listen on, /metrics
+#                         scraped every second (the cost of counting)
 #     alternating baseline and hosts in every round (the order flips each round);
 #   - the HTTP flow (http_server -> transform -> response) vs a bare Beast
 #     server, with wrk ("n/a" while http-module.so is not built);
@@ -28,6 +30,7 @@
 #   BENCH_MICRO       [1]      run the micro-benchmarks; BENCH_MICRO_REPS [5]
 #   BENCH_DEADLINE_MS [10000]  deadline the C++ client sets (0: none, like h2load)
 #   BENCH_DATA        ['{"x":1,"msg":"hello"}']  the Message.data sent
+#   BENCH_ADMIN       [1]      add the admin-on host to the gRPC grid
 #   BENCH_HTTP_MODULE_SO       an http-module.so to use for the HTTP row instead
 #   BENCH_HOST_BUILD  [the build dir]  take tinyhost, test-module.so and the
 #                              plugins from this build tree instead (an older

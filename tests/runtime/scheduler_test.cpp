@@ -583,3 +583,133 @@ TEST_CASE("a delivery that throws after it answered keeps that answer: still exa
   CHECK(scheduler.root_emits() == 0);
   scheduler.Shutdown();
 }
+
+// --- counting for /metrics and /status (host/runtime/stats.h) -------------
+
+namespace {
+
+struct MeasuringScope {
+  explicit MeasuringScope(bool on) { SetMeasuring(on); }
+  ~MeasuringScope() { SetMeasuring(false); }
+};
+
+std::shared_ptr<Node> LocalNode(Host& host, const std::string& name) {
+  const GraphEntry* entry = host.scheduler.graph()->Find(name);
+  REQUIRE(entry != nullptr);
+  REQUIRE(entry->local);
+  return entry->local;
+}
+
+uint64_t EdgeCount(Node& node, const std::string& port) {
+  const std::vector<Route>* routes = node.edges()->Find(port);
+  REQUIRE(routes != nullptr);
+  return routes->front().count->load();
+}
+
+constexpr const char* kCounted = R"(
+nodes:
+  - {name: a, module: test-module, component: relay, edges: [{port: out, to: b.in}]}
+  - {name: b, module: test-module, component: echo}
+  - {name: f, module: test-module, component: fail}
+)";
+
+}  // namespace
+
+TEST_CASE("while measuring, deliveries, answers, errors, latency and edges are counted per node") {
+  Host host(kCounted);
+  auto a = LocalNode(host, "a"), b = LocalNode(host, "b"), f = LocalNode(host, "f");
+  {
+    MeasuringScope off(false);
+    CHECK(host.Send("a", "in", "{}").status == TINY_STATUS_OK);
+    CHECK(a->stats->messages() == 0);
+    CHECK(EdgeCount(*a, "out") == 0);
+  }
+  MeasuringScope on(true);
+  for (int i = 0; i < 3; ++i) CHECK(host.Send("a", "in", R"({"i":1})").status == TINY_STATUS_OK);
+  Answer failed = host.Send("f", "in", "{}");
+  CHECK((failed.status != TINY_STATUS_OK || !failed.error.empty()));
+  CHECK(a->stats->messages() == 3);
+  CHECK(a->stats->delivered[0].load() == 3);
+  CHECK(b->stats->messages() == 3);
+  CHECK(a->stats->answers[TINY_STATUS_OK].load() == 3);
+  CHECK(a->stats->errors.load() == 0);
+  CHECK(EdgeCount(*a, "out") == 3);
+  CHECK(f->stats->errors.load() == 1);
+  NodeStats::LastError last = f->stats->last_error();
+  CHECK(!last.message.empty());
+  CHECK(last.time.time_since_epoch().count() > 0);
+  std::array<uint64_t, LatencyHistogram::kBounds.size() + 1> buckets{};
+  uint64_t sum_ns = 0;
+  a->stats->latency.AddTo(buckets, sum_ns);
+  uint64_t samples = 0;
+  for (uint64_t n : buckets) samples += n;
+  CHECK(samples == 3);
+  CHECK(sum_ns > 0);
+  // A delivery refused before the handler (no such port) is not a message of the node.
+  CHECK(host.Send("a", "nosuch", "{}").status == TINY_STATUS_NOT_FOUND);
+  CHECK(a->stats->messages() == 3);
+}
+
+TEST_CASE("a reload that keeps an edge keeps its count; a new edge starts at zero") {
+  MeasuringScope on(true);
+  Host host(kCounted);
+  CHECK(host.Send("a", "in", "{}").status == TINY_STATUS_OK);
+  auto a = LocalNode(host, "a");
+  REQUIRE(EdgeCount(*a, "out") == 1);
+  // `a` is unchanged (kept), `c` is new: a's table is rebuilt with a second edge.
+  auto errors = host.scheduler.Reconcile(Flow(R"(
+nodes:
+  - {name: a, module: test-module, component: relay, edges: [{port: out, to: b.in}, {port: out, to: c.in}]}
+  - {name: b, module: test-module, component: echo}
+  - {name: c, module: test-module, component: echo}
+)"));
+  REQUIRE(errors.empty());
+  REQUIRE(LocalNode(host, "a") == a);
+  const std::vector<Route>* routes = a->edges()->Find("out");
+  REQUIRE(routes->size() == 2);
+  CHECK((*routes)[0].count->load() == 1);
+  CHECK((*routes)[1].count->load() == 0);
+}
+
+TEST_CASE("tiny.metrics/1: names are checked, families agree, codes are bounded") {
+  MeasuringScope on(true);
+  Host host(kCounted);
+  auto a = LocalNode(host, "a");  // component "relay"
+  NodeMetrics& m = a->plugin_metrics;
+  tiny_metric* requests = m.Define("relay", "relay_requests_total", TINY_METRIC_COUNTER, "requests");
+  REQUIRE(requests != nullptr);
+  CHECK(m.Define("relay", "relay_requests_total", TINY_METRIC_COUNTER, "requests") == requests);
+  CHECK(m.Define("relay", "relay_requests_total", TINY_METRIC_HISTOGRAM, "requests") == nullptr);  // kind
+  CHECK(m.Define("relay", "relay_requests_total", TINY_METRIC_COUNTER, "other help") == nullptr);  // help
+  CHECK(m.Define("relay", "echo_requests_total", TINY_METRIC_COUNTER, "x") == nullptr);   // not its prefix
+  CHECK(m.Define("relay", "relay_requests", TINY_METRIC_COUNTER, "x") == nullptr);        // no _total
+  CHECK(m.Define("relay", "relay_wait_seconds_total", TINY_METRIC_HISTOGRAM, "x") == nullptr);
+  CHECK(m.Define("relay", "relay_Bad_total", TINY_METRIC_COUNTER, "x") == nullptr);
+  CHECK(m.Define("relay", "relay_x_total", 7, "x") == nullptr);
+  CHECK(m.Define("relay", ("relay_" + std::string(100, 'a') + "_total").c_str(), TINY_METRIC_COUNTER, "x") == nullptr);
+  const tiny_host_metrics_api* api = MetricsApi();
+  api->add(requests, 200, 2);
+  api->add(requests, -1, 1);
+  api->add(requests, 5000, 1);  // out of range
+  for (int code = 300; code < 340; ++code) api->add(requests, code, 1);  // past the 32 slots
+  std::map<int32_t, uint64_t> seen;
+  for (const auto& slot : requests->slots)
+    if (slot.code.load() != tiny_metric::kEmpty) seen[slot.code.load()] += slot.value.load();
+  CHECK(seen[200] == 2);
+  CHECK(seen[tiny_metric::kNoCode] == 1);
+  CHECK(seen.size() == 33);  // 32 slots and "other"
+  CHECK(seen[tiny_metric::kOther] == 1 + (40 - 30));  // 5000, and the 10 codes past the slots
+  tiny_metric* wait = api->define(a->handle(), "relay_wait_seconds", TINY_METRIC_HISTOGRAM, "waits");
+  REQUIRE(wait != nullptr);
+  api->observe(wait, 0.002);
+  api->observe(wait, -1);   // refused
+  api->add(wait, 200, 1);   // a histogram has no add
+  std::array<uint64_t, LatencyHistogram::kBounds.size() + 1> buckets{};
+  uint64_t sum_ns = 0;
+  wait->histogram.AddTo(buckets, sum_ns);
+  CHECK(sum_ns == 2000000);
+  for (int i = 0; i < 20; ++i) m.Define("relay", ("relay_n" + std::to_string(i) + "_total").c_str(), TINY_METRIC_COUNTER, "n");
+  int count = 0;
+  m.ForEach([&](const tiny_metric&) { ++count; });
+  CHECK(count == 16);  // at most 16 per node
+}
