@@ -138,6 +138,7 @@ set(TINYHOST_DEB_RUNTIME_DEPENDS
   "libfmt9 (>= 9.1.0+ds1)"
   "libyaml-cpp0.7 (>= 0.7.0)"
   "libsimdjson14 (>= 2.0.1)"
+  "libprometheus-cpp-core1.0 (>= 1.0.1)"
   "adduser")
 if(TARGET http-module)
   list(APPEND TINYHOST_DEB_RUNTIME_DEPENDS "libssl3 (>= 3.0.0)")  # Beast's TLS: libssl.so.3, libcrypto.so.3

@@ -450,6 +450,46 @@ def rendered_deployments_from_files():
         return [d for d in yaml.safe_load_all(f) if d and d.get("kind") == "Deployment"]
 
 
+class AdminPortTest(unittest.TestCase):
+    """The image and the manifests turn the admin listener on at :9090,
+    named `metrics`, announced for scraping, reachable only from the
+    monitoring namespace (read from the files: no kubectl needed)."""
+
+    def load(self, name):
+        with open(os.path.join(PACKAGING, "k8s", "base", name)) as f:
+            return [d for d in yaml.safe_load_all(f) if d]
+
+    def test_deployment_serves_metrics_on_9090_and_asks_to_be_scraped(self):
+        (deployment,) = rendered_deployments_from_files()
+        pod = deployment["spec"]["template"]
+        (c,) = pod["spec"]["containers"]
+        self.assertIn("--admin-listen=:9090", c["args"])
+        ports = {p["name"]: p["containerPort"] for p in c["ports"]}
+        self.assertEqual(ports["metrics"], 9090)
+        notes = pod["metadata"]["annotations"]
+        self.assertEqual((notes["prometheus.io/scrape"], notes["prometheus.io/port"], notes["prometheus.io/path"]),
+                         ("true", "9090", "/metrics"))
+        services = {s["metadata"]["name"]: s for s in self.load("service.yaml")}
+        metrics = [p for p in services["v1"]["spec"]["ports"] if p["name"] == "metrics"]
+        self.assertEqual([(p["port"], p["targetPort"]) for p in metrics], [(9090, "metrics")])
+
+    def test_the_admin_port_is_open_to_the_monitoring_namespace_only(self):
+        (policy,) = self.load("networkpolicy.yaml")
+        rules = [r for r in policy["spec"]["ingress"] if any(p["port"] == 9090 for p in r["ports"])]
+        self.assertEqual(len(rules), 1)
+        self.assertEqual(rules[0]["from"],
+                         [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}])
+        for r in policy["spec"]["ingress"]:
+            if r is not rules[0]:
+                self.assertNotIn(9090, [p["port"] for p in r["ports"]])
+
+    def test_the_image_turns_it_on_and_exposes_it(self):
+        ins = dockerfile_instructions(os.path.join(PACKAGING, "Dockerfile"))
+        envs = [t for w, t in ins if w == "ENV"]
+        self.assertIn("TINYHOST_ADMIN_LISTEN=:9090", envs)
+        self.assertIn("9090", " ".join(t for w, t in ins if w == "EXPOSE").split())
+
+
 class KubernetesTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
