@@ -5,6 +5,7 @@
 #include <atomic>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/parser.hpp>
@@ -37,6 +38,7 @@ struct AdminServer::Impl {
   std::atomic<int> open{0};
   net::io_context io{1};
   tcp::acceptor acceptor{io};
+  net::steady_timer retry{io};
   std::thread thread;
 
   void Accept();
@@ -117,8 +119,16 @@ class Connection : public std::enable_shared_from_this<Connection> {
 void AdminServer::Impl::Accept() {
   acceptor.async_accept([this](beast::error_code ec, tcp::socket socket) {
     if (ec == net::error::operation_aborted) return;
-    if (!ec) Serve(std::move(socket));
-    Accept();
+    if (!ec) {
+      Serve(std::move(socket));
+      return Accept();
+    }
+    // Out of descriptors (EMFILE) or the like: accepting again at once
+    // would fail again at once and spin; try again a little later.
+    retry.expires_after(std::chrono::milliseconds(100));
+    retry.async_wait([this](beast::error_code wait) {
+      if (!wait) Accept();
+    });
   });
 }
 

@@ -32,6 +32,8 @@ void tiny_metric::Add(int32_t code, uint64_t n) {
 namespace tiny::host {
 namespace {
 
+constexpr size_t kMaxHelp = 512;  // bytes of a help text kept
+
 struct Family {
   int32_t kind;
   std::string help;
@@ -62,7 +64,8 @@ tiny_metric* DefineMetric(tiny_node* node, const char* name, int32_t kind, const
   if (node == nullptr || name == nullptr) return nullptr;
   Node* n = Node::From(node);
   try {
-    return n->plugin_metrics.Define(n->type->name, name, kind, help ? help : "");
+    std::string text = help ? std::string(help, strnlen(help, kMaxHelp)) : std::string();
+    return n->plugin_metrics.Define(n->type->name, name, kind, text.c_str());
   } catch (const std::exception& e) {
     spdlog::error("metric refused node={} error={}", n->name, e.what());
     return nullptr;
