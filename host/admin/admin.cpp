@@ -1,5 +1,7 @@
 #include "host/admin/admin.h"
 
+#include "host/admin/admin_page.h"
+#include "host/admin/flow_dot.h"
 #include "host/admin/status.h"
 
 namespace tiny::host {
@@ -25,7 +27,22 @@ AdminResponse Admin::Route(std::string_view path) {
   if (path == "/status")
     return {200, "application/json",
             StatusJson(sources_).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n"};
+  if (path == "/" || path == "/index.html") return {200, "text/html; charset=utf-8", std::string(AdminPageHtml())};
+  if (path == "/graph.svg") return GraphSvg();
   return {404, kText, "not found: the admin listener serves /, /graph.svg, /metrics, /healthz, /readyz and /status\n"};
+}
+
+AdminResponse Admin::GraphSvg() {
+  auto flows = sources_.flows();
+  if (!flows) return {503, kText, "no flows loaded yet\n"};
+  if (flows != drawn_) {
+    std::string svg;
+    Result drawn = RenderSvg(FlowDot(*flows, &sources_.modules), &svg);
+    svg_ = drawn.ok() ? AdminResponse{200, "image/svg+xml", std::move(svg)}
+                      : AdminResponse{500, kText, "cannot draw the flows: " + drawn.message() + "\n"};
+    drawn_ = std::move(flows);
+  }
+  return svg_;
 }
 
 }  // namespace tiny::host

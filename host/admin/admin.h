@@ -20,8 +20,13 @@ class Admin {
 
  private:
   AdminResponse Route(std::string_view path);
+  // The drawing of the flows running now, laid out once per FlowSet (a
+  // reload publishes a new one). [thread: the admin thread]
+  AdminResponse GraphSvg();
 
   AdminSources sources_;
+  std::shared_ptr<const FlowSet> drawn_;  // what svg_ shows
+  AdminResponse svg_;
   HostCollector collector_;
   std::unique_ptr<AdminServer> server_;  // last: its thread uses the above
 };
