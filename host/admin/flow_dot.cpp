@@ -101,7 +101,7 @@ struct Box {
 // column shorter than the others stretches its last cell.
 std::string BoxLabel(const Box& b) {
   const size_t rows = std::max({b.inputs.size(), b.outputs.size(), size_t{1}});
-  const std::string span = " ROWSPAN=\"" + std::to_string(rows) + "\"";
+  const std::string span = rows > 1 ? " ROWSPAN=\"" + std::to_string(rows) + "\"" : "";
   auto port_cell = [&](const std::vector<std::string>& ports, size_t row, char side) -> std::string {
     if (row >= ports.size()) return "";
     std::string stretch = row + 1 == ports.size() && rows > ports.size()
@@ -117,8 +117,9 @@ std::string BoxLabel(const Box& b) {
     if (row == 0) {
       out += "<TD" + span + "><B>" + HtmlText(b.name) + "</B><BR/><FONT POINT-SIZE=\"9\" COLOR=\"#555555\">" +
              HtmlText(b.subtitle) + "</FONT></TD>";
-      // HREF makes Graphviz write the cell's ID as a group the page finds.
-      out += "<TD" + span + " ID=\"badge:" + IdText(b.name) + "\" HREF=\"#\" WIDTH=\"24\">&#160;</TD>";
+      // HREF makes Graphviz write the cell's ID as a group the page finds
+      // (and a tooltip, which would else be "<TABLE>").
+      out += "<TD" + span + " ID=\"badge:" + IdText(b.name) + "\" HREF=\"#\" TOOLTIP=\"errors\" WIDTH=\"24\">&#160;</TD>";
     }
     out += port_cell(b.outputs, row, 'o') + "</TR>";
   }
