@@ -170,6 +170,7 @@ function showEdges(status) {
     const group = document.getElementById(id);
     if (!group) continue;
     group.setAttribute("data-messages", String(edge.messages));
+    setTitle(group, edge.from + " -> " + edge.to + ": " + edge.messages + " messages");
     const before = previous ? previous.edges.get(id) : undefined;
     if (before === undefined || seconds <= 0) continue;
     const rate = Math.max(0, edge.messages - before) / seconds;
