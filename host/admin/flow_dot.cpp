@@ -9,9 +9,11 @@
 #include <graphviz/gvc.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <map>
 #include <mutex>
-#include <set>
+#include <string>
+#include <vector>
 
 #include "host/base/excerpt.h"
 #include "host/base/names.h"
