@@ -63,13 +63,26 @@ std::string HtmlText(std::string_view text) {
       continue;
     }
     switch (s[0]) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      case '\\': out += "\\\\"; break;
-      default: out.append(s.substr(0, n));
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      default:
+        out.append(s.substr(0, n));
     }
     s.remove_prefix(n);
   }
@@ -106,9 +119,8 @@ std::string BoxLabel(const Box& b) {
   const std::string span = rows > 1 ? " ROWSPAN=\"" + std::to_string(rows) + "\"" : "";
   auto port_cell = [&](const std::vector<std::string>& ports, size_t row, char side) -> std::string {
     if (row >= ports.size()) return "";
-    std::string stretch = row + 1 == ports.size() && rows > ports.size()
-                              ? " ROWSPAN=\"" + std::to_string(rows - row) + "\""
-                              : "";
+    std::string stretch =
+        row + 1 == ports.size() && rows > ports.size() ? " ROWSPAN=\"" + std::to_string(rows - row) + "\"" : "";
     return "<TD PORT=\"" + std::string(1, side) + std::to_string(row) + "\"" + stretch +
            " BGCOLOR=\"#eef2f7\"><FONT POINT-SIZE=\"9\">" + HtmlText(ports[row]) + "</FONT></TD>";
   };
@@ -121,7 +133,8 @@ std::string BoxLabel(const Box& b) {
              HtmlText(b.subtitle) + "</FONT></TD>";
       // HREF makes Graphviz write the cell's ID as a group the page finds
       // (and a tooltip, which would else be "<TABLE>").
-      out += "<TD" + span + " ID=\"badge:" + IdText(b.name) + "\" HREF=\"#\" TOOLTIP=\"errors\" WIDTH=\"24\">&#160;</TD>";
+      out +=
+          "<TD" + span + " ID=\"badge:" + IdText(b.name) + "\" HREF=\"#\" TOOLTIP=\"errors\" WIDTH=\"24\">&#160;</TD>";
     }
     out += port_cell(b.outputs, row, 'o') + "</TR>";
   }
@@ -195,8 +208,8 @@ class Drawing {
     Box& from = boxes_.at(n.name);
     AddPort(from.outputs, e.port);
     AddPort(it->second.inputs, address->second);
-    std::string id = "edge:" + IdText(n.name) + "." + IdText(e.port) + "->" + IdText(target) + "." +
-                     IdText(address->second);
+    std::string id =
+        "edge:" + IdText(n.name) + "." + IdText(e.port) + "->" + IdText(target) + "." + IdText(address->second);
     // The same edge written twice is drawn twice; ids stay unique.
     if (int repeat = seen_[id]++; repeat > 0) id += "#" + std::to_string(repeat + 1);
     edges_.push_back("  \"" + IdText(n.name) + "\":\"o" + std::to_string(PortIndex(from.outputs, e.port)) +

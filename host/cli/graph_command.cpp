@@ -32,8 +32,7 @@ int RunGraph(const GraphOptions& o) {
   // A dir given is loaded as run loads it; the default one only if it
   // exists. Without plugins every module is taken as reachable, and only
   // names and edges are checked.
-  const bool with_plugins =
-      !o.no_plugins && (o.plugin_dir_given || std::filesystem::is_directory(o.plugin_dir));
+  const bool with_plugins = !o.no_plugins && (o.plugin_dir_given || std::filesystem::is_directory(o.plugin_dir));
   try {
     if (with_plugins)
       LoadPluginsOrFail(o.plugin_dir, o.plugins, modules);

@@ -65,9 +65,9 @@ TEST_CASE("the drawing has the ids, ports and clusters the page looks for") {
   FlowSet flows = Parse(kTicker);
   std::string dot = FlowDot(flows, &Registry());
   std::string svg = Svg(dot);
-  for (const char* id : {"id=\"node:clock\"", "id=\"node:shaper\"", "id=\"node:far\"", "id=\"a_badge:clock\"",
-                         "id=\"a_badge:far\"", "id=\"edge:clock.out&#45;&gt;shaper.in\"",
-                         "id=\"edge:shaper.out&#45;&gt;far.in\""})
+  for (const char* id :
+       {"id=\"node:clock\"", "id=\"node:shaper\"", "id=\"node:far\"", "id=\"a_badge:clock\"", "id=\"a_badge:far\"",
+        "id=\"edge:clock.out&#45;&gt;shaper.in\"", "id=\"edge:shaper.out&#45;&gt;far.in\""})
     CHECK_MESSAGE(Has(svg, id), id);
   CHECK(Has(svg, ">flows/a.yaml</text>"));
   CHECK(Has(svg, ">common&#45;module/ticker</text>"));
@@ -103,8 +103,13 @@ TEST_CASE("an edge to a node no flow holds draws that node dashed") {
 TEST_CASE("names from files stay text: quotes, markup, backslashes, newlines, bad UTF-8") {
   const std::string hostile = "x\"];<b>&amp;\\N\\\\\n\r'\x01\xff\xc3";
   FlowSet flows;
-  flows.nodes.push_back(NodeSpec{"dir/<script>" + hostile + ".yaml", "a" + hostile, "m<" + hostile,
-                                 "c>" + hostile, nlohmann::json::object(), "", {}});
+  flows.nodes.push_back(NodeSpec{"dir/<script>" + hostile + ".yaml",
+                                 "a" + hostile,
+                                 "m<" + hostile,
+                                 "c>" + hostile,
+                                 nlohmann::json::object(),
+                                 "",
+                                 {}});
   flows.nodes[0].edges.push_back(EdgeSpec{"o" + hostile, "b.p" + hostile, false, nullptr, nullptr});
   flows.nodes.push_back(NodeSpec{"b.yaml", "b", "m", "c", nlohmann::json::object(), "", {}});
   std::string dot = FlowDot(flows);
