@@ -139,6 +139,8 @@ set(TINYHOST_DEB_RUNTIME_DEPENDS
   "libyaml-cpp0.7 (>= 0.7.0)"
   "libsimdjson14 (>= 2.0.1)"
   "libprometheus-cpp-core1.0 (>= 1.0.1)"
+  "libgvc6"     # the flow drawings (graph, the admin page); ships Graphviz's dot layout and SVG plugins
+  "libcgraph6"
   "adduser")
 if(TARGET http-module)
   list(APPEND TINYHOST_DEB_RUNTIME_DEPENDS "libssl3 (>= 3.0.0)")  # Beast's TLS: libssl.so.3, libcrypto.so.3

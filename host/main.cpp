@@ -39,6 +39,8 @@ int main(int argc, char** argv) {
       return RunSend(options.send);
     case Command::kInspect:
       return RunInspect(options.inspect);
+    case Command::kGraph:
+      return RunGraph(options.graph);
   }
   return 2;
 }

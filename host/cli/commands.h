@@ -9,5 +9,6 @@ namespace tiny::host {
 int RunHost(const RunOptions& options);
 int RunSend(const SendOptions& options);
 int RunInspect(const InspectOptions& options);
+int RunGraph(const GraphOptions& options);
 
 }  // namespace tiny::host

@@ -44,6 +44,7 @@ const char* kUsage =
     "usage: tinyhost run --plugin-dir DIR [--plugin NAME[,NAME]]... --flow FILE... [options]\n"
     "       tinyhost send --address HOST:PORT --to NODE.PORT [--data JSON|@FILE] [--timeout DUR]\n"
     "       tinyhost inspect PLUGIN.so|MODULE [--plugin-dir DIR]\n"
+    "       tinyhost graph FLOW... [--format dot|svg] [--plugin-dir DIR [--plugin NAME]... | --no-plugins]\n"
     "       tinyhost --help | --version\n";
 
 std::vector<std::string> SplitList(const std::vector<std::string>& items) {
@@ -209,6 +210,18 @@ po::options_description InspectDescription(InspectOptions& o) {
   return d;
 }
 
+po::options_description GraphDescription(GraphOptions& o) {
+  po::options_description d("graph options");
+  d.add_options()
+      ("format", po::value<std::string>(&o.format)->default_value(o.format), "dot (Graphviz text) or svg (laid out)")
+      ("plugin-dir", po::value<std::string>(), "plugins that check the flows (default: the installed ones, if any)")
+      ("plugin", po::value<std::vector<std::string>>(), "module or file names a host would serve; the others are drawn as remote")
+      ("no-plugins", po::bool_switch(&o.no_plugins), "load no plugin: check names and edges only")
+      ("flow", po::value<std::vector<std::string>>()->multitoken(), "flow YAML files (also as plain arguments)")
+      ("config", po::value<std::string>(), "config file");
+  return d;
+}
+
 po::variables_map Parse(const std::vector<std::string>& args, const po::options_description& desc,
                         const po::positional_options_description* positional,
                         const std::map<std::string, std::string>& env) {
@@ -306,15 +319,17 @@ Options ParseOptions(int argc, const char* const argv[], const std::map<std::str
   RunOptions run_defaults;
   SendOptions send_defaults;
   InspectOptions inspect_defaults;
+  GraphOptions graph_defaults;
   std::ostringstream help;
   help << kUsage << "\n"
        << RunDescription(run_defaults) << "\n"
        << SendDescription(send_defaults) << "\n"
-       << "Every run/send option may also come from a TINYHOST_<NAME> environment variable\n"
+       << GraphDescription(graph_defaults) << "\n"
+       << "Every run/send/graph option may also come from a TINYHOST_<NAME> environment variable\n"
           "(e.g. TINYHOST_PLUGIN_DIR, TINYHOST_FLOW=a.yaml,b.yaml) or a --config file.\n";
   out.help_text = help.str();
 
-  if (args.empty()) throw UsageError("missing command (run, send, inspect)");
+  if (args.empty()) throw UsageError("missing command (run, send, inspect, graph)");
   std::string cmd = args.front();
   if (cmd == "--help" || cmd == "-h" || cmd == "help") {
     out.command = Command::kHelp;
@@ -418,7 +433,25 @@ Options ParseOptions(int argc, const char* const argv[], const std::map<std::str
     if (o.plugin_dir.empty()) o.plugin_dir = DefaultPluginDir();
     return out;
   }
-  throw UsageError("unknown command '" + cmd + "' (run, send, inspect)");
+  if (cmd == "graph") {
+    out.command = Command::kGraph;
+    GraphOptions& o = out.graph;
+    auto desc = GraphDescription(o);
+    po::positional_options_description pos;
+    pos.add("flow", -1);
+    auto vm = Parse(args, desc, &pos, env);
+    if (vm.count("flow")) o.flows = SplitList(vm["flow"].as<std::vector<std::string>>());
+    if (o.flows.empty()) throw UsageError("graph: name at least one FLOW file");
+    if (o.format != "dot" && o.format != "svg")
+      throw UsageError("--format: unknown format '" + Shown(o.format) + "' (dot, svg)");
+    o.plugin_dir_given = vm.count("plugin-dir") > 0;
+    if (o.no_plugins && (o.plugin_dir_given || vm.count("plugin")))
+      throw UsageError("--no-plugins: no --plugin-dir or --plugin goes with it");
+    o.plugin_dir = o.plugin_dir_given ? vm["plugin-dir"].as<std::string>() : DefaultPluginDir();
+    if (vm.count("plugin")) o.plugins = SplitList(vm["plugin"].as<std::vector<std::string>>());
+    return out;
+  }
+  throw UsageError("unknown command '" + cmd + "' (run, send, inspect, graph)");
 }
 
 }  // namespace tiny::host

@@ -64,13 +64,27 @@ struct InspectOptions {
   std::string plugin_dir;
 };
 
-enum class Command { kRun, kSend, kInspect, kHelp, kVersion };
+struct GraphOptions {
+  std::vector<std::string> flows;
+  std::string format = "dot";  // dot | svg
+  // Where the plugins that check the flows are. Without --plugin-dir (or
+  // TINYHOST_PLUGIN_DIR), the default dir when it exists; with
+  // --no-plugins, or when it does not, none: the flows are then checked
+  // by name only.
+  std::string plugin_dir;
+  bool plugin_dir_given = false;
+  bool no_plugins = false;
+  std::vector<std::string> plugins;  // as run's --plugin: which are served (drawn solid)
+};
+
+enum class Command { kRun, kSend, kInspect, kGraph, kHelp, kVersion };
 
 struct Options {
   Command command = Command::kHelp;
   RunOptions run;
   SendOptions send;
   InspectOptions inspect;
+  GraphOptions graph;
   std::string help_text;
 };
 

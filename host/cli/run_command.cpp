@@ -18,14 +18,13 @@
 #include "host/admin/admin.h"
 #include "host/base/log.h"
 #include "host/cli/commands.h"
+#include "host/cli/flow_check.h"
 #include "host/cli/startup_error.h"
 #include "host/flow/cycles.h"
 #include "host/flow/flow_watcher.h"
-#include "host/loader/plugin_set.h"
 #include "host/net/client_pool.h"
 #include "host/net/server.h"
 #include "host/net/tls_reloader.h"
-#include "host/runtime/host_api.h"
 #include "host/runtime/scheduler.h"
 
 namespace tiny::host {
@@ -171,14 +170,7 @@ class Host {
   std::unique_ptr<Admin> admin_;  // from Serve to Stop, when --admin-listen
 };
 
-void Host::LoadPlugins() {
-  try {
-    LoadPluginSet(o_.plugin_dir, o_.plugins, HostApi(), modules_);
-  } catch (const PluginLoadError& e) {
-    throw StartupError(2, e.what());
-  }
-  if (modules_.ServedModules().empty()) throw StartupError(2, "no plugin to serve in " + o_.plugin_dir);
-}
+void Host::LoadPlugins() { LoadPluginsOrFail(o_.plugin_dir, o_.plugins, modules_); }
 
 void Host::OpenClientPool() {
   if (o_.tls.enabled()) {
@@ -196,18 +188,8 @@ void Host::LoadFlows() {
   // edit made at any moment after is seen as a change (at worst one
   // reload too many), never lost.
   watcher_ = std::make_unique<FlowWatcher>(o_.flows);
-  try {
-    flows_ = tiny::host::LoadFlows(o_.flows, modules_, Reachable());
-  } catch (const FlowError& e) {
-    throw StartupError(2, e.lines());
-  }
-  // --check prints them (a person reads it); run logs them.
-  for (const auto& line : CycleWarnings(flows_)) {
-    if (o_.check_only)
-      std::cerr << "tinyhost: warning: " << line << "\n";
-    else
-      spdlog::warn("flow cycle: {}", line);
-  }
+  // --check prints cycle warnings (a person reads them); run logs them.
+  flows_ = LoadFlowsOrFail(o_.flows, modules_, Reachable(), o_.check_only);
 }
 
 int Host::ReportCheck() const {

@@ -14,14 +14,19 @@ selected; a plugin not selected by --plugin that fails is skipped with a
 warning. A --plugin naming nothing is fatal too.
 """
 
+import glob
 import json
 import os
 import re
 import shutil
+import subprocess
 import tempfile
 import unittest
+import xml.etree.ElementTree as ET
 
-from harness import PLUGIN_DIR, free_port, start_host, tinyhost, write_flow
+import yaml
+
+from harness import PLUGIN_DIR, RUN_TIMEOUT, SOURCE_DIR, free_port, start_host, tinyhost, write_flow
 
 FIXTURE_DIR = os.environ["TINY_FIXTURE_DIR"]
 EXPECT_VERSION = os.environ.get("TINY_EXPECT_VERSION", "")
@@ -83,7 +88,8 @@ class VersionAndHelpTest(CliTestCase):
                 r = tinyhost(*args)
                 self.assertEqual(r.returncode, 0, r.stderr)
                 self.assertEqual(r.stderr, "")
-                for text in ("usage: tinyhost run", "tinyhost send", "tinyhost inspect", "--plugin-dir", "--listen"):
+                for text in ("usage: tinyhost run", "tinyhost send", "tinyhost inspect", "tinyhost graph", "--plugin-dir",
+                             "--listen", "--format"):
                     self.assertIn(text, r.stdout)
 
 
@@ -165,6 +171,149 @@ class FlowListTest(CliTestCase):
                 r = tinyhost("run", "--plugin-dir", d, *form, "--check")
                 self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
                 self.assertIn("ok: 1 plugins, 3 nodes in 3 flow files", r.stdout)
+
+
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def svg_ids(svg_text):
+    """The id of every element of an SVG document (which must parse as XML)."""
+    return {el.get("id") for el in ET.fromstring(svg_text).iter() if el.get("id")}
+
+
+def svg_texts(svg_text):
+    return [el.text or "" for el in ET.fromstring(svg_text).iter(SVG + "text")]
+
+
+def graphviz_svg(dot_text):
+    """`dot -Tsvg` of dot_text (Debian graphviz); fails the test on any complaint."""
+    r = subprocess.run(["dot", "-Tsvg"], input=dot_text, capture_output=True, text=True, timeout=RUN_TIMEOUT)
+    if r.returncode != 0 or r.stderr:
+        raise AssertionError("dot -Tsvg: exit %s: %s\n%s" % (r.returncode, r.stderr, dot_text))
+    return r.stdout
+
+
+def flow_ids(path):
+    """The ids the drawing of a flow file must have: node:NAME, edge:FROM.PORT->TO.PORT."""
+    with open(path) as f:
+        nodes = yaml.safe_load(f)["nodes"]
+    ids = {"node:" + n["name"] for n in nodes}
+    ids |= {"edge:%s.%s->%s" % (n["name"], e["port"], e["to"]) for n in nodes for e in n.get("edges") or []}
+    return ids
+
+
+def plugin_modules():
+    return {f[:-3] for f in os.listdir(PLUGIN_DIR) if f.endswith(".so")}
+
+
+class GraphTest(CliTestCase):
+    """`tinyhost graph FLOW...`: DOT or SVG of the flows on stdout, checked
+    as `run --check` checks them."""
+
+    EXAMPLES = sorted(glob.glob(os.path.join(SOURCE_DIR, "examples", "*", "flow.yaml")))
+
+    def graph(self, *args):
+        r = tinyhost("graph", *args)
+        self.assertEqual(r.returncode, 0, "stdout %r\nstderr %r" % (r.stdout[-2000:], r.stderr))
+        return r
+
+    def plugin_args(self, flow):
+        """The shipped plugins when they hold every module of `flow`, else
+        --no-plugins (examples/plugin-example's module is built out of tree)."""
+        with open(flow) as f:
+            modules = {n["module"] for n in yaml.safe_load(f)["nodes"]}
+        return ["--plugin-dir", PLUGIN_DIR] if modules <= plugin_modules() else ["--no-plugins"]
+
+    def test_examples_dot_lays_out_with_every_node_and_edge(self):
+        self.assertGreaterEqual(len(self.EXAMPLES), 4)
+        for flow in self.EXAMPLES:
+            with self.subTest(flow=flow):
+                r = self.graph(flow, *self.plugin_args(flow))
+                # Only what run --check warns of (a request/response ring is a cycle).
+                for line in r.stderr.splitlines():
+                    self.assertTrue(line.startswith("tinyhost: warning: ") and "cycle" in line, r.stderr)
+                self.assertTrue(r.stdout.startswith("digraph flows {"), r.stdout[:200])
+                ids = svg_ids(graphviz_svg(r.stdout))
+                self.assertLessEqual(flow_ids(flow), ids)
+                self.assertIn(flow, svg_texts(graphviz_svg(r.stdout)))  # the cluster's label
+
+    def test_examples_svg_is_xml_with_an_id_for_every_node_and_edge(self):
+        for flow in self.EXAMPLES:
+            with self.subTest(flow=flow):
+                r = self.graph(flow, "--format", "svg", *self.plugin_args(flow))
+                self.assertIn("<svg", r.stdout)
+                ids = svg_ids(r.stdout)
+                self.assertLessEqual(flow_ids(flow), ids)
+                names = {i[len("node:"):] for i in flow_ids(flow) if i.startswith("node:")}
+                self.assertLessEqual({"a_badge:" + n for n in names}, ids)
+
+    def test_several_files_are_clusters_of_one_drawing(self):
+        flows = [os.path.join(SOURCE_DIR, "examples", d, "flow.yaml") for d in ("ticker", "hello-http")]
+        r = self.graph(*flows, "--plugin-dir", PLUGIN_DIR)
+        self.assertEqual(r.stdout.count("subgraph cluster_"), 2)
+        ids = svg_ids(graphviz_svg(r.stdout))
+        self.assertLessEqual(flow_ids(flows[0]) | flow_ids(flows[1]), ids)
+
+    def test_nodes_of_modules_not_served_are_drawn_remote(self):
+        flow = os.path.join(SOURCE_DIR, "examples", "two-hosts", "flow.yaml")
+        r = self.graph(flow, "--format", "svg", "--plugin-dir", PLUGIN_DIR, "--plugin", "common-module")
+        classes = {el.get("id"): el.get("class") for el in ET.fromstring(r.stdout).iter() if el.get("id")}
+        self.assertEqual(classes["node:web"], "node remote")
+        self.assertEqual(classes["node:greeter"], "node local")
+
+    def test_hostile_names_stay_text(self):
+        """A file name, module and component full of markup (the loader
+        takes any module name when no plugin checks it) cannot break the
+        DOT or put an element into the SVG; settings are not drawn."""
+        evil = "q\"'<b>&amp;\\N\\G;]</text><script>"
+        sub = os.path.join(self.tmp, "dir <i>&\"'")
+        os.mkdir(sub)
+        yaml_text = yaml.safe_dump({"nodes": [
+            {"name": "a", "module": "m" + evil, "component": "c" + evil,
+             "settings": {"secret": "SETTING-MARKER"}, "edges": [{"port": "out", "to": "b.in"}]},
+            {"name": "b", "module": "plain", "component": "c"}]})
+        flow = write_flow(yaml_text, sub, name="f<img src=x onerror=alert(1)>.yaml")
+        dot = self.graph(flow, "--no-plugins").stdout
+        self.assertNotIn("SETTING-MARKER", dot)
+        svgs = [graphviz_svg(dot), self.graph(flow, "--no-plugins", "--format", "svg").stdout]
+        for svg in svgs:
+            tags = {el.tag for el in ET.fromstring(svg).iter()}
+            self.assertFalse({SVG + "script", SVG + "img", SVG + "i", SVG + "b", SVG + "foreignObject"} & tags, tags)
+            texts = svg_texts(svg)
+            self.assertIn(flow, texts)  # the file name, as written
+            self.assertIn("m%s/c%s" % (evil, evil), texts)  # shown as written: no "\\N" expanded
+            self.assertLessEqual({"node:a", "node:b", "edge:a.out->b.in"}, svg_ids(svg))
+
+    def test_a_bad_flow_fails_as_run_check_does(self):
+        flow = write_flow("nodes:\n"
+                          "  - {name: t, module: common-module, component: tickerr}\n"
+                          "  - {name: d, module: common-module, component: debug,\n"
+                          "     edges: [{port: out, to: nowhere.in}]}\n", self.tmp)
+        check = tinyhost("run", "--plugin-dir", PLUGIN_DIR, "--check", "--flow", flow)
+        self.assertEqual(check.returncode, 2, check.stderr)
+        for fmt in ("dot", "svg"):
+            with self.subTest(format=fmt):
+                r = tinyhost("graph", flow, "--plugin-dir", PLUGIN_DIR, "--format", fmt)
+                self.assertEqual((r.returncode, r.stdout, r.stderr), (2, "", check.stderr))
+        self.assertIn("tickerr", check.stderr)
+        self.assertIn("nowhere", check.stderr)
+
+    def test_a_missing_file_fails_as_run_check_does(self):
+        missing = os.path.join(self.tmp, "missing.yaml")
+        check = tinyhost("run", "--plugin-dir", PLUGIN_DIR, "--check", "--flow", missing)
+        r = tinyhost("graph", missing, "--plugin-dir", PLUGIN_DIR)
+        self.assertEqual((r.returncode, r.stdout, r.stderr), (2, "", check.stderr))
+        self.assert_one_error_line(r, missing, "cannot read")
+
+    def test_usage_errors(self):
+        flow = os.path.join(SOURCE_DIR, "examples", "ticker", "flow.yaml")
+        self.assert_one_error_line(tinyhost("graph", flow, "--format", "png"),
+                                   "--format: unknown format 'png' (dot, svg)")
+        self.assert_one_error_line(tinyhost("graph"), "graph: name at least one FLOW file")
+        self.assert_one_error_line(tinyhost("graph", flow, "--no-plugins", "--plugin-dir", PLUGIN_DIR), "--no-plugins")
+        self.assert_one_error_line(tinyhost("graph", flow, "--bogus"), "bogus")
+        self.assert_one_error_line(tinyhost("graph", flow, "--plugin-dir", os.path.join(self.tmp, "none")),
+                                   os.path.join(self.tmp, "none"))
 
 
 class InspectTest(CliTestCase):

@@ -383,6 +383,36 @@ TEST_CASE("inspect: one positional target, the default plugin dir") {
   CHECK(ErrorOf({"inspect"}) == "inspect: name a PLUGIN.so file or a MODULE");
 }
 
+TEST_CASE("graph: flows as arguments, --format, the plugin dir") {
+  Options o = Parse({"graph", "a.yaml", "b.yaml,c.yaml"});
+  CHECK(o.command == Command::kGraph);
+  CHECK(o.graph.flows == std::vector<std::string>{"a.yaml", "b.yaml", "c.yaml"});
+  CHECK(o.graph.format == "dot");
+  CHECK(o.graph.plugin_dir == tiny::host::DefaultPluginDir());
+  CHECK_FALSE(o.graph.plugin_dir_given);
+  CHECK_FALSE(o.graph.no_plugins);
+  CHECK(o.graph.plugins.empty());
+
+  o = Parse({"graph", "--format", "svg", "--plugin-dir", "/p", "--plugin", "x,y", "a.yaml", "--flow", "b.yaml"});
+  CHECK(o.graph.format == "svg");
+  CHECK(o.graph.plugin_dir == "/p");
+  CHECK(o.graph.plugin_dir_given);
+  CHECK(o.graph.plugins == std::vector<std::string>{"x", "y"});
+  CHECK(o.graph.flows.size() == 2);
+  CHECK(Parse({"graph", "a.yaml", "--no-plugins"}).graph.no_plugins);
+  // The environment, as for run: TINYHOST_PLUGIN_DIR counts as given.
+  o = Parse({"graph", "a.yaml"}, {{"TINYHOST_PLUGIN_DIR", "/env"}});
+  CHECK(o.graph.plugin_dir == "/env");
+  CHECK(o.graph.plugin_dir_given);
+
+  CHECK(ErrorOf({"graph"}) == "graph: name at least one FLOW file");
+  CHECK(ErrorOf({"graph", "a.yaml", "--format", "x"}) == "--format: unknown format 'x' (dot, svg)");
+  CHECK(ErrorOf({"graph", "a.yaml", "--format", std::string(100, 'p')}).find("... (100 bytes)") != std::string::npos);
+  CHECK(ErrorOf({"graph", "a.yaml", "--no-plugins", "--plugin", "x"}) ==
+        "--no-plugins: no --plugin-dir or --plugin goes with it");
+  CHECK(ErrorOf({"graph", "a.yaml", "--listen", "h:1"}).find("listen") != std::string::npos);
+}
+
 TEST_CASE("the command word: help, version, missing, unknown") {
   for (const char* help : {"--help", "-h", "help"}) CHECK(Parse({help}).command == Command::kHelp);
   CHECK(Parse({"run", "--flow", "f", "--help"}).command == Command::kHelp);
@@ -392,8 +422,10 @@ TEST_CASE("the command word: help, version, missing, unknown") {
   CHECK(Contains(help.help_text, "usage: tinyhost run"));
   CHECK(Contains(help.help_text, "--plugin-dir"));
   CHECK(Contains(help.help_text, "TINYHOST_"));
-  CHECK(ErrorOf({}) == "missing command (run, send, inspect)");
-  CHECK(ErrorOf({"frobnicate"}) == "unknown command 'frobnicate' (run, send, inspect)");
+  CHECK(Contains(help.help_text, "tinyhost graph FLOW..."));
+  CHECK(Contains(help.help_text, "--format"));
+  CHECK(ErrorOf({}) == "missing command (run, send, inspect, graph)");
+  CHECK(ErrorOf({"frobnicate"}) == "unknown command 'frobnicate' (run, send, inspect, graph)");
 }
 
 TEST_CASE("a control character in an argument is shown escaped, so the error stays one line (fuzzer find)") {
