@@ -11,15 +11,17 @@ TINY_ARTIFACT_DIR (where the screenshot is kept; a temp dir when unset).
 import html.parser
 import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
 import threading
 import unittest
+import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from browser import load_dom
-from harness import PLUGIN_DIR, SOURCE_DIR, tinyhost, write_flow
+from harness import PLUGIN_DIR, SOURCE_DIR, start_host, tinyhost, wait_until, write_flow
 
 TICKER = os.path.join(SOURCE_DIR, "examples", "ticker", "flow.yaml")
 # The ticker flow after a hot reload: one node and one edge more.
@@ -266,6 +268,42 @@ class AdminPageTest(unittest.TestCase):
         audit = dom.by_id["edge:clock.out->audit.in"]
         self.assertTrue(audit["attrs"].get("data-messages"))
         self.assertIn("edge:clock.out->shaper.in", dom.by_id)
+
+
+class RealHostPageTest(unittest.TestCase):
+    """The page as the README's host serves it: the real admin listener,
+    the example ticker flow (ticking every 100 ms), real Chromium."""
+
+    def test_the_page_of_a_running_host_shows_every_node_and_its_counts_move(self):
+        with open(TICKER) as f:
+            fast = f.read().replace("period: 1000", "period: 100")
+        self.assertIn("period: 100\n", fast)
+        tmp = tempfile.mkdtemp(prefix="tiny-admin-host-")
+        self.addCleanup(shutil.rmtree, tmp, ignore_errors=True)
+        host = start_host(self, write_flow(fast, tmp), plugins=["common-module"],
+                          args=["--admin-listen", "127.0.0.1:0"])
+        line = host.wait_for(r"admin listening address=(http://\S+/)")
+        self.assertTrue(line, host.output())
+        url = re.search(r"address=(http://\S+/)", line).group(1)
+        artifacts = os.environ.get("TINY_ARTIFACT_DIR") or tmp
+        os.makedirs(artifacts, exist_ok=True)
+        shot = os.path.join(artifacts, "admin_page_real_host.png")
+        first = Dom(load_dom(url, virtual_time_ms=2500, screenshot=shot))
+        for node in ("clock", "shaper", "printer"):
+            self.assertIn("node:" + node, first.by_id)
+            self.assertIn("state-running", first.classes("node:" + node))
+        self.assertIn("edge:clock.out->shaper.in", first.by_id)
+        total = int(first.text("total-messages"))
+        self.assertGreater(total, 0)
+        # Wall time passes and the ticker ticks: a later load shows more.
+        def shown_by_host():
+            with urllib.request.urlopen(url + "status", timeout=10) as r:
+                return sum(n["messages"] for n in json.load(r)["nodes"])
+        self.assertTrue(wait_until(lambda: shown_by_host() > total + 5))
+        later = Dom(load_dom(url, virtual_time_ms=2500))
+        self.assertGreater(int(later.text("total-messages")), total)
+        with open(shot, "rb") as f:
+            self.assertEqual(f.read(8), b"\x89PNG\r\n\x1a\n")
 
 
 if __name__ == "__main__":
