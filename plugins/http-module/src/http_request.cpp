@@ -68,6 +68,7 @@ class HttpRequest final : public tiny::Component {
       if (!error_port_) return tiny::Reply::error(error);
       return tiny::Reply::forward("error", tiny::Json{{"error", error}, {"retryable", false}});
     }
+    set_trace_headers(request, tiny::outbound_trace(msg.cause()));
     auto guard = std::make_shared<CallGuard>(msg.defer());
     runtime_->fetch(std::move(request), [this, guard](ClientOutcome outcome) { deliver(guard, std::move(outcome)); });
     return tiny::Reply::deferred();
