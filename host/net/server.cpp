@@ -297,7 +297,7 @@ grpc::ServerUnaryReactor* ModuleServer::Send(grpc::CallbackServerContext* ctx, c
   DecodedSend decoded = DecodeSend(*request);
   call_ctx.hop = decoded.hop;
   call_ctx.metadata = decoded.metadata;
-  call_ctx.trace = decoded.trace;
+  call_ctx.trace = std::move(decoded.trace);
   // Given back when the call finishes (Untrack), however it ends.
   const size_t bytes = request->ByteSizeLong();
   const bool charged = ChargeBytes(bytes);
