@@ -91,11 +91,11 @@ struct TraceHeaders {
 
 // The trace context of an open call (its traceparent names this delivery's
 // span). [thread: any]
-TraceHeaders trace_of(const tiny_call* call);
+inline TraceHeaders trace_of(const tiny_call* call);
 // The headers for one outbound request made on behalf of `call` (an HTTP
 // request): same trace, a new span id whose parent is the call's span.
 // Empty when the call is not traced. [thread: any]
-TraceHeaders outbound_trace(const tiny_call* call);
+inline TraceHeaders outbound_trace(const tiny_call* call);
 
 // An answer: what a handler returns, and what completes a deferred Call.
 class Reply {
