@@ -135,6 +135,26 @@ class ThreeHostTraceTest(unittest.TestCase):
         self.assertEqual(answer, {"traceparent": "", "tracestate": ""})
 
 
+class TextLogTraceTest(unittest.TestCase):
+    """The text format carries the trace as a ` trace_id=… span_id=…` suffix."""
+
+    def test_text_lines_end_with_the_trace(self):
+        flow = write_flow("""
+nodes:
+  - {name: t1, module: test-module, component: relay, edges: [{port: out, to: t2.in}]}
+  - {name: t2, module: test-module, component: trace_probe}
+""")
+        host = start_host(self, flow, plugins=["test-module"], args=["--log-level", "debug"])
+        send(host, "t1.in", "{}", f"traceparent={TRACEPARENT}")
+        line = host.wait_for(r"trace probe node=t2 module=test-module trace_id=%s span_id=[0-9a-f]{16}$" % TRACE_ID)
+        self.assertIsNotNone(line, host.output())
+        self.assertIsNotNone(host.wait_for(r"received message via gRPC to=t1\.in from=\S+ trace_id=%s " % TRACE_ID),
+                             host.output())
+        send(host, "t1.in", "{}")  # untraced: its lines end as before
+        self.assertTrue(host.wait_count("trace probe", 2), host.output())
+        self.assertEqual(host.count("trace_id="), 2, host.output())
+
+
 # --- HTTP in, HTTP out ------------------------------------------------------
 
 HTTP_FLOW = """
@@ -227,6 +247,7 @@ class HttpTraceTest(unittest.TestCase):
 
     def test_an_invalid_inbound_traceparent_starts_a_new_trace(self):
         seen = self.get({"traceparent": f"00-{'0' * 32}-{SENT_SPAN}-01", "tracestate": TRACESTATE})
+        self.assertEqual(len(seen["traceparent"]), 1, seen)
         m = W3C.match(seen["traceparent"][0])
         self.assertIsNotNone(m, seen)
         self.assertNotEqual(m.group(1), "0" * 32)
