@@ -10,6 +10,8 @@
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
+#include "host/base/trace_context.h"
+
 namespace tiny::host {
 namespace {
 
@@ -37,6 +39,22 @@ class LevelFlag final : public spdlog::custom_flag_formatter {
   std::unique_ptr<custom_flag_formatter> clone() const override { return std::make_unique<LevelFlag>(); }
 };
 
+// %& in the text pattern: " trace_id=… span_id=…" while the thread works
+// for a traced message (read from a thread-local: no lock, no allocation).
+class TraceFlag final : public spdlog::custom_flag_formatter {
+ public:
+  void format(const spdlog::details::log_msg&, const std::tm&, spdlog::memory_buf_t& dest) override {
+    const TraceContext* trace = CurrentTrace();
+    if (!trace) return;
+    auto append = [&](std::string_view s) { dest.append(s.data(), s.data() + s.size()); };
+    append(" trace_id=");
+    append(trace->trace_view());
+    append(" span_id=");
+    append(trace->span_view());
+  }
+  std::unique_ptr<custom_flag_formatter> clone() const override { return std::make_unique<TraceFlag>(); }
+};
+
 // One JSON object per line, with the message escaped properly.
 class JsonLineSink final : public spdlog::sinks::base_sink<std::mutex> {
  protected:
@@ -51,6 +69,12 @@ class JsonLineSink final : public spdlog::sinks::base_sink<std::mutex> {
     nlohmann::json line = {{"time", stamp},
                            {"level", LevelName(msg.level)},
                            {"msg", std::string(msg.payload.data(), msg.payload.size())}};
+    // The sink runs on the logging thread (the logger is synchronous), so
+    // this is the trace of the work that logged.
+    if (const TraceContext* trace = CurrentTrace()) {
+      line["trace_id"] = trace->trace_view();
+      line["span_id"] = trace->span_view();
+    }
     std::string text = line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     text += '\n';
     std::fwrite(text.data(), 1, text.size(), stdout);
@@ -68,7 +92,7 @@ void ConfigureLogging(const std::string& level, const std::string& format) {
   if (format == "text") {
     logger = std::make_shared<spdlog::logger>("tinyhost", std::make_shared<spdlog::sinks::stdout_sink_mt>());
     auto formatter = std::make_unique<spdlog::pattern_formatter>(spdlog::pattern_time_type::utc);
-    formatter->add_flag<LevelFlag>('*').set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %* %v");
+    formatter->add_flag<LevelFlag>('*').add_flag<TraceFlag>('&').set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %* %v%&");
     logger->set_formatter(std::move(formatter));
   } else if (format == "json") {
     logger = std::make_shared<spdlog::logger>("tinyhost", std::make_shared<JsonLineSink>());

@@ -223,6 +223,12 @@ void ClientPool::Send(const std::string& module, const std::string& to, const st
   if (call->context.metadata)
     for (const auto& [k, v] : *call->context.metadata) md[k] = v;
   md["hop"] = std::to_string(hop);
+  const TraceContext* trace = call->context.trace.get();
+  if (trace) {
+    md["traceparent"] = trace->TraceParent();  // this hop's span is the peer's parent
+    if (!trace->tracestate.empty()) md["tracestate"] = trace->tracestate;
+  }
+  TraceScope trace_scope(trace);  // the per-message lines below carry it
   if (call->context.deadline != Clock::time_point::max())
     rpc->context.set_deadline(std::chrono::system_clock::now() + (call->context.deadline - Clock::now()));
   if (!Track(rpc)) {
@@ -250,6 +256,7 @@ void ClientPool::Send(const std::string& module, const std::string& to, const st
       rpc->stats->latency.Observe(Clock::now() - rpc->started);
     }
     if (!status.ok()) {
+      TraceScope answer_trace(rpc->call->context.trace.get());
       if (spdlog::should_log(spdlog::level::debug))
         spdlog::debug("gRPC send failed module={} to={} code={} error={}", rpc->module, rpc->request.to(),
                       static_cast<int>(status.error_code()), LogValue(status.error_message()));

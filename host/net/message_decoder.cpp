@@ -10,8 +10,14 @@ namespace tiny::host {
 DecodedSend DecodeSend(const tinysystems::module::v1::Message& msg) {
   DecodedSend out;
   std::shared_ptr<std::map<std::string, std::string>> extra;
+  const std::string* traceparent = nullptr;
+  std::string_view tracestate;
   for (const auto& [key, value] : msg.metadata()) {
-    if (key == "hop") {
+    if (key == "traceparent") {
+      traceparent = &value;
+    } else if (key == "tracestate") {
+      tracestate = value;
+    } else if (key == "hop") {
       auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), out.hop);
       if (ec != std::errc() || p != value.data() + value.size()) {
         out.error = "metadata 'hop' is not a non-negative integer";
@@ -34,6 +40,9 @@ DecodedSend DecodeSend(const tinysystems::module::v1::Message& msg) {
   out.node = address->first;
   out.port = address->second;
   out.metadata = std::move(extra);
+  if (traceparent)
+    if (auto sender = ContinueTrace(*traceparent, tracestate))
+      out.trace = std::make_shared<const TraceContext>(sender->Child(msg.to()));
   out.ok = true;
   return out;
 }

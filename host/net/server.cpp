@@ -297,6 +297,7 @@ grpc::ServerUnaryReactor* ModuleServer::Send(grpc::CallbackServerContext* ctx, c
   DecodedSend decoded = DecodeSend(*request);
   call_ctx.hop = decoded.hop;
   call_ctx.metadata = decoded.metadata;
+  call_ctx.trace = std::move(decoded.trace);
   // Given back when the call finishes (Untrack), however it ends.
   const size_t bytes = request->ByteSizeLong();
   const bool charged = ChargeBytes(bytes);
@@ -316,6 +317,7 @@ grpc::ServerUnaryReactor* ModuleServer::Send(grpc::CallbackServerContext* ctx, c
                 "too many bytes in flight (limit " + std::to_string(options_.max_inflight_bytes) + ")");
   if (!decoded.ok) return fail(grpc::StatusCode::INVALID_ARGUMENT, decoded.error);
   if (!client_deadline) reactor->SetSweepDeadline(reactor->context.deadline);
+  TraceScope trace(reactor->context.trace.get());  // what is logged about this call carries its span
   if (spdlog::should_log(spdlog::level::debug))
     spdlog::debug("received message via gRPC to={} from={}", request->to(), request->from());
   scheduler_.DeliverToAddress(decoded.node, decoded.port, request->from(), request->data(), reactor);

@@ -13,6 +13,7 @@
 #include <string>
 
 #include "host/base/bytes.h"
+#include "host/base/trace_context.h"
 #include "host/runtime/stats.h"
 
 namespace tiny::host {
@@ -26,9 +27,12 @@ inline constexpr uint32_t kHopLimit = 256;
 struct CallContext {
   uint32_t hop = 0;
   Clock::time_point deadline = Clock::time_point::max();
-  // Trace ids and other pass-through metadata (never `hop`); shared, since
-  // every hop of one message carries the same map.
+  // Pass-through metadata (never `hop`, `traceparent` or `tracestate`);
+  // shared, since every hop of one message carries the same map.
   std::shared_ptr<const std::map<std::string, std::string>> metadata;
+  // The span of this hop when the message is traced, else null (then
+  // copying a context costs nothing for it).
+  std::shared_ptr<const TraceContext> trace;
   // Deliveries along edges caused by one message on this host so far,
   // shared by every hop it causes (--max-fanout); null until its first emit.
   std::shared_ptr<std::atomic<uint64_t>> deliveries;
@@ -36,6 +40,13 @@ struct CallContext {
   CallContext NextHop() const {
     CallContext next = *this;
     ++next.hop;
+    return next;
+  }
+  // The context of one delivery to `to` (NODE.PORT) caused by this one: a
+  // traced message gets a new span there, a child of this hop's span.
+  CallContext Delivery(std::string_view to) const {
+    CallContext next = *this;
+    if (trace) next.trace = std::make_shared<const TraceContext>(trace->Child(to));
     return next;
   }
 };
@@ -55,6 +66,7 @@ struct tiny_call {
   // of TryComplete). `r` is borrowed. [thread: any]
   bool TryComplete(const tiny_result& r) {
     if (completed_.exchange(true, std::memory_order_acq_rel)) return false;
+    if (context.trace) tiny::host::EndSpan(*context.trace, r.status);
     if (measured_) measured_->RecordAnswer(r, started_);
     OnComplete(r);
     Unref();

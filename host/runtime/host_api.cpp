@@ -74,9 +74,52 @@ int32_t TimerCancel(tiny_node* node, uint64_t id) {
 
 const tiny_timer_api kTimerApi = {sizeof(tiny_timer_api), &TimerStart, &TimerCancel};
 
+// Copies `text` for the trace table's getters: NUL-terminated iff it fits.
+size_t CopyOut(std::string_view text, char* buf, size_t cap) {
+  if (buf != nullptr && cap > text.size()) {
+    text.copy(buf, text.size());
+    buf[text.size()] = '\0';
+  }
+  return text.size();
+}
+
+size_t TraceParentOf(const tiny_call* call, char* buf, size_t cap) {
+  if (call == nullptr || !call->context.trace) return 0;
+  return CopyOut(call->context.trace->TraceParent(), buf, cap);
+}
+
+size_t TraceStateOf(const tiny_call* call, char* buf, size_t cap) {
+  if (call == nullptr || !call->context.trace) return 0;
+  return CopyOut(call->context.trace->tracestate, buf, cap);
+}
+
+size_t ChildTraceParentOf(const tiny_call* call, char* buf, size_t cap) {
+  if (call == nullptr || !call->context.trace) return 0;
+  return CopyOut(call->context.trace->Child({}).TraceParent(), buf, cap);
+}
+
+void EmitRoot(tiny_node* node, const char* port, tiny_bytes data, tiny_bytes traceparent, tiny_bytes tracestate,
+              tiny_emit_done_fn done, void* user) {
+  Node* n = Node::From(node);
+  try {
+    auto trace = ContinueTrace(AsView(traceparent), AsView(tracestate));
+    if (!trace) trace = StartTrace();
+    n->scheduler->Emit(*n, nullptr, port ? std::string_view(port) : std::string_view(), AsView(data), done, user,
+                       &*trace);
+  } catch (const std::exception& e) {
+    spdlog::error("emit failed node={} port={} error={}", n->name, port ? port : "", e.what());
+  }
+}
+
+const tiny_host_trace_api kTraceApi = {sizeof(tiny_host_trace_api), &TraceParentOf, &TraceStateOf,
+                                       &ChildTraceParentOf, &EmitRoot};
+
 const void* GetExtension(const tiny_host_api*, const char* id) {
-  if (id != nullptr && std::string_view(id) == TINY_EXT_TIMER) return &kTimerApi;
-  if (id != nullptr && std::string_view(id) == TINY_EXT_METRICS) return MetricsApi();
+  if (id == nullptr) return nullptr;
+  std::string_view name(id);
+  if (name == TINY_EXT_TIMER) return &kTimerApi;
+  if (name == TINY_EXT_METRICS) return MetricsApi();
+  if (name == TINY_EXT_TRACE) return &kTraceApi;
   return nullptr;
 }
 

@@ -185,7 +185,7 @@ Scheduler::~Scheduler() {
 }
 
 void Scheduler::Emit(Node& from, const tiny_call* cause, std::string_view port, std::string_view data,
-                     tiny_emit_done_fn done, void* user) {
+                     tiny_emit_done_fn done, void* user, const TraceContext* root_trace) {
   // `done` runs exactly once on every path, exceptions included: until a
   // call owns it (handed), a throw answers INTERNAL here; after, each call
   // is completed by whoever holds it.
@@ -220,6 +220,7 @@ void Scheduler::Emit(Node& from, const tiny_call* cause, std::string_view port, 
       ctx = cause->context.NextHop();
     } else {
       ctx.deadline = Clock::now() + options_.default_deadline;
+      if (root_trace) ctx.trace = std::make_shared<const TraceContext>(*root_trace);
     }
     if (!ctx.deliveries) ctx.deliveries = std::make_shared<std::atomic<uint64_t>>(0);
     // A cycle that branches doubles its deliveries on every turn, long
@@ -253,7 +254,7 @@ void Scheduler::Emit(Node& from, const tiny_call* cause, std::string_view port, 
     if (t_on_worker && done && ctx.deadline != Clock::time_point::max())
       EmitDeadline::Arm(timers_, this, ctx.deadline, from.name + "." + std::string(port), &done, &user);
     if (routes->size() == 1) {
-      auto* call = new CallbackCall(ctx, done, user);
+      auto* call = new CallbackCall(ctx.Delivery(routes->front().to), done, user);
       handed = true;
       DeliverRoute(routes->front(), data, call);
       return;
@@ -263,7 +264,7 @@ void Scheduler::Emit(Node& from, const tiny_call* cause, std::string_view port, 
     for (size_t i = 0; i < routes->size(); ++i) {
       tiny_call* call = nullptr;
       try {
-        call = new CallbackCall(ctx, &FanOut::OnResult, fan->slot(i));
+        call = new CallbackCall(ctx.Delivery((*routes)[i].to), &FanOut::OnResult, fan->slot(i));
       } catch (...) {
         // The slots left get an answer each, so the fan-out finishes.
         static constexpr std::string_view kOom = "out of memory fanning out an emit";
@@ -418,6 +419,7 @@ void Scheduler::RunHandle(Node& node, const char* port, std::string_view data, t
   call->Ref();  // keeps the call answerable if the handler throws
   try {
     HandlerDataScope scope(data);
+    TraceScope trace(call->context.trace.get());  // the handler's log lines carry its span
     node.type->desc->handle(node.instance, call, port, AsBytes(data));
   } catch (const std::exception& e) {
     spdlog::error("plugin threw across the ABI node={} module={} error={}", node.name, node.type->module, e.what());

@@ -74,9 +74,11 @@ class Scheduler {
     return root_emits_cv_.wait_until(lock, deadline, [this] { return root_emits() == 0; });
   }
 
-  // Emits from `from` (see tiny_host_api.emit). [thread: any]
+  // Emits from `from` (see tiny_host_api.emit). A root emit (no cause) may
+  // carry `root_trace`, the span it continues (tiny.trace/1's emit_root);
+  // an emit with a cause continues the cause's trace. [thread: any]
   void Emit(Node& from, const tiny_call* cause, std::string_view port, std::string_view data,
-            tiny_emit_done_fn done, void* user);
+            tiny_emit_done_fn done, void* user, const TraceContext* root_trace = nullptr);
 
   // Delivers a message addressed "node.port" from outside (the gRPC server):
   // to a local node, or on through the client pool. Completes `call`.

@@ -26,6 +26,8 @@ using tiny::host::CallContext;
 using tiny::host::ClientPool;
 using tiny::host::ClientPoolOptions;
 using tiny::host::Clock;
+using tiny::host::ContinueTrace;
+using tiny::host::TraceContext;
 using tiny::test::Answer;
 using tiny::test::RecordingCall;
 using tiny::test::TempDir;
@@ -161,7 +163,7 @@ TEST_CASE("a --peer message arrives with to, from, data, hop, metadata and a dea
   ClientPool pool(Options({{"test-module", peer.address()}}));
   CallContext ctx = WithDeadline();
   ctx.metadata = std::make_shared<const std::map<std::string, std::string>>(
-      std::map<std::string, std::string>{{"traceparent", "00-1-2-01"}});
+      std::map<std::string, std::string>{{"tenant", "acme"}});
   Answer a = SendVia(pool, "test-module", "echo.in", R"({"x":1})", ctx, 7);
   CHECK(a.status == TINY_STATUS_OK);
   CHECK(a.data == R"({"echo":{"x":1}})");
@@ -171,8 +173,24 @@ TEST_CASE("a --peer message arrives with to, from, data, hop, metadata and a dea
   CHECK(got[0].to == "echo.in");
   CHECK(got[0].from == "test.out");
   CHECK(got[0].data == R"({"x":1})");
-  CHECK(got[0].metadata == std::map<std::string, std::string>{{"hop", "7"}, {"traceparent", "00-1-2-01"}});
+  CHECK(got[0].metadata == std::map<std::string, std::string>{{"hop", "7"}, {"tenant", "acme"}});
   CHECK(got[0].has_deadline);
+}
+
+TEST_CASE("a traced call sends its span as the peer's traceparent, with the tracestate") {
+  Peer peer;
+  ClientPool pool(Options({{"test-module", peer.address()}}));
+  CallContext ctx = WithDeadline();
+  auto root = ContinueTrace("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", "congo=t61rcWkgMzE");
+  REQUIRE(root);
+  ctx.trace = std::make_shared<const TraceContext>(root->Child("echo.in"));
+  Answer a = SendVia(pool, "test-module", "echo.in", R"({"x":1})", ctx, 1);
+  CHECK(a.status == TINY_STATUS_OK);
+  auto got = peer.received();
+  REQUIRE(got.size() == 1);
+  CHECK(got[0].metadata == std::map<std::string, std::string>{{"hop", "1"},
+                                                              {"traceparent", ctx.trace->TraceParent()},
+                                                              {"tracestate", "congo=t61rcWkgMzE"}});
 }
 
 TEST_CASE("the template names the peer: {module} becomes the module's name") {

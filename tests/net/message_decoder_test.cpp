@@ -47,16 +47,47 @@ TEST_CASE("empty data counts as no data, and system ports are addressable") {
 TEST_CASE("metadata: hop is read, the rest passes through") {
   Message m = Make("a.in");
   (*m.mutable_metadata())["hop"] = "17";
-  (*m.mutable_metadata())["traceparent"] = "00-abc-def-01";
+  (*m.mutable_metadata())["tenant"] = "acme";
   auto d = DecodeSend(m);
   REQUIRE(d.ok);
   CHECK(d.hop == 17);
   REQUIRE(d.metadata != nullptr);
-  CHECK(*d.metadata == std::map<std::string, std::string>{{"traceparent", "00-abc-def-01"}});
+  CHECK(*d.metadata == std::map<std::string, std::string>{{"tenant", "acme"}});
 
   Message only_hop = Make("a.in");
   (*only_hop.mutable_metadata())["hop"] = "0";
   CHECK(DecodeSend(only_hop).metadata == nullptr);
+}
+
+TEST_CASE("trace context: a valid traceparent becomes this hop's span, a child of the sender's") {
+  Message m = Make("n.in");
+  (*m.mutable_metadata())["traceparent"] = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+  (*m.mutable_metadata())["tracestate"] = "congo=t61rcWkgMzE";
+  (*m.mutable_metadata())["hop"] = "2";
+  auto d = DecodeSend(m);
+  REQUIRE(d.ok);
+  REQUIRE(d.trace != nullptr);
+  CHECK(d.trace->trace_view() == "4bf92f3577b34da6a3ce929d0e0e4736");
+  CHECK(d.trace->parent_view() == "00f067aa0ba902b7");
+  CHECK(d.trace->span_view() != "00f067aa0ba902b7");
+  CHECK(d.trace->tracestate == "congo=t61rcWkgMzE");
+  CHECK(d.trace->name == "n.in");
+  CHECK(d.metadata == nullptr);  // neither header is pass-through metadata
+}
+
+TEST_CASE("trace context: an invalid traceparent is dropped with its tracestate, the message still goes") {
+  for (const char* bad : {"00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01", "garbage", ""}) {
+    Message m = Make("n.in");
+    (*m.mutable_metadata())["traceparent"] = bad;
+    (*m.mutable_metadata())["tracestate"] = "congo=t61rcWkgMzE";
+    auto d = DecodeSend(m);
+    REQUIRE(d.ok);
+    CHECK(d.trace == nullptr);
+    CHECK(d.metadata == nullptr);
+  }
+  Message alone = Make("n.in");
+  (*alone.mutable_metadata())["tracestate"] = "congo=t61rcWkgMzE";
+  CHECK(DecodeSend(alone).trace == nullptr);
 }
 
 TEST_CASE("a hop that is not a non-negative integer is refused") {

@@ -6,8 +6,10 @@
 
 #include <atomic>
 #include <map>
+#include <mutex>
 #include <stdexcept>
 #include <thread>
+#include <vector>
 
 #include "host/base/bytes.h"
 #include "support/host_test_support.h"
@@ -712,4 +714,100 @@ TEST_CASE("tiny.metrics/1: names are checked, families agree, codes are bounded"
   int count = 0;
   m.ForEach([&](const tiny_metric&) { ++count; });
   CHECK(count == 16);  // at most 16 per node
+}
+
+namespace {
+
+// Records the spans the scheduler ends, while installed.
+class RecordingSpanSink final : public SpanSink {
+ public:
+  RecordingSpanSink() { SetSpanSink(this); }
+  ~RecordingSpanSink() override { SetSpanSink(nullptr); }
+  void OnSpanEnd(const TraceContext& span, std::chrono::steady_clock::time_point, int32_t) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    spans_.push_back(span);
+  }
+  // The ended span that delivered to `name`; fails the test when not one.
+  TraceContext Of(const std::string& name) {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::vector<TraceContext> hits;
+    for (const auto& s : spans_)
+      if (s.name == name) hits.push_back(s);
+    REQUIRE(hits.size() == 1);
+    return hits.front();
+  }
+  size_t size() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return spans_.size();
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<TraceContext> spans_;
+};
+
+CallContext Traced(const std::string& to) {
+  CallContext ctx;
+  auto sender = ContinueTrace("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", "congo=t61rcWkgMzE");
+  REQUIRE(sender);
+  ctx.trace = std::make_shared<const TraceContext>(sender->Child(to));
+  return ctx;
+}
+
+}  // namespace
+
+TEST_CASE("a traced message keeps its trace id and gets a new span at every hop, through emits") {
+  Host host(R"(
+nodes:
+  - {name: a, module: test-module, component: relay, edges: [{port: out, to: b.in}]}
+  - {name: b, module: test-module, component: relay, edges: [{port: out, to: c.in}]}
+  - {name: c, module: test-module, component: trace_probe}
+)");
+  RecordingSpanSink sink;
+  CallContext ctx = Traced("a.in");
+  const std::string first_span(ctx.trace->span_view());
+  Answer answer = host.Send("a", "in", "{}", ctx);
+  REQUIRE(answer.status == TINY_STATUS_OK);
+  auto probe = nlohmann::json::parse(answer.data);
+  TraceContext b = sink.Of("b.in"), c = sink.Of("c.in");
+  CHECK(b.trace_view() == "4bf92f3577b34da6a3ce929d0e0e4736");
+  CHECK(c.trace_view() == "4bf92f3577b34da6a3ce929d0e0e4736");
+  CHECK(b.parent_view() == first_span);
+  CHECK(c.parent_view() == b.span_view());
+  CHECK(b.span_view() != first_span);
+  CHECK(c.span_view() != b.span_view());
+  CHECK(c.tracestate == "congo=t61rcWkgMzE");
+  // The probe sees its own delivery's span.
+  CHECK(probe["traceparent"] == c.TraceParent());
+  CHECK(probe["tracestate"] == "congo=t61rcWkgMzE");
+}
+
+TEST_CASE("each edge of a traced fan-out is a span of its own") {
+  Host host(R"(
+nodes:
+  - {name: a, module: test-module, component: relay, edges: [{port: out, to: p.in}, {port: out, to: q.in}]}
+  - {name: p, module: test-module, component: trace_probe}
+  - {name: q, module: test-module, component: trace_probe}
+)");
+  RecordingSpanSink sink;
+  CallContext ctx = Traced("a.in");
+  const std::string first_span(ctx.trace->span_view());
+  REQUIRE(host.Send("a", "in", "{}", ctx).status == TINY_STATUS_OK);
+  TraceContext p = sink.Of("p.in"), q = sink.Of("q.in");
+  CHECK(p.parent_view() == first_span);
+  CHECK(q.parent_view() == first_span);
+  CHECK(p.span_view() != q.span_view());
+}
+
+TEST_CASE("an untraced message stays untraced, and no span is ended for it") {
+  Host host(R"(
+nodes:
+  - {name: a, module: test-module, component: relay, edges: [{port: out, to: c.in}]}
+  - {name: c, module: test-module, component: trace_probe}
+)");
+  RecordingSpanSink sink;
+  Answer answer = host.Send("a", "in", "{}");
+  REQUIRE(answer.status == TINY_STATUS_OK);
+  CHECK(nlohmann::json::parse(answer.data) == nlohmann::json{{"traceparent", ""}, {"tracestate", ""}});
+  CHECK(sink.size() == 0);
 }

@@ -23,6 +23,18 @@ class Relay final : public tiny::Component {
   tiny::Reply on_message(tiny::Message& msg) override { return tiny::Reply::forward("out", msg); }
 };
 
+// Answers with the trace context of its call ({traceparent, tracestate},
+// empty strings when untraced), and logs a line through the host (which
+// carries the trace there).
+class TraceProbe final : public tiny::Component {
+ public:
+  tiny::Reply on_message(tiny::Message& msg) override {
+    tiny::TraceHeaders trace = msg.trace();
+    log_info("trace probe");
+    return tiny::Json{{"traceparent", trace.traceparent}, {"tracestate", trace.tracestate}};
+  }
+};
+
 // Fails every message with a component error.
 class Fail final : public tiny::Component {
  public:
@@ -135,6 +147,7 @@ TINY_MODULE(TEST_MODULE_NAME, "0.0.1",
             tiny::ComponentSpec::of<Echo>("echo").in("in"),
             tiny::ComponentSpec::of<Relay>("relay").in("in").out("out"),
             tiny::ComponentSpec::of<Fail>("fail").in("in"),
+            tiny::ComponentSpec::of<TraceProbe>("trace_probe").in("in"),
             tiny::ComponentSpec::of<Sleepy>("sleepy").in("in").blocking(),
             tiny::ComponentSpec::of<Asker>("asker").in("in").out("out").blocking(),
             tiny::ComponentSpec::of<Never>("never").in("in"),

@@ -19,8 +19,9 @@
  *  - No C++ exception may cross this boundary in either direction.
  *
  * Who implements what (after CLAP, and Envoy's `_on_`/`_callback_`):
- *  - `tiny_host_*` tables (`tiny_host_api`, `tiny_host_timer_api`) are
- *    implemented by the host and called by the plugin.
+ *  - `tiny_host_*` tables (`tiny_host_api`, `tiny_host_timer_api`,
+ *    `tiny_host_metrics_api`, `tiny_host_trace_api`) are implemented by the
+ *    host and called by the plugin.
  *  - `tiny_entry` and `tiny_component`, and the callbacks `*_fn`, are
  *    implemented by the plugin and called by the host.
  *  Each table's banner below repeats which side it is.
@@ -390,6 +391,60 @@ typedef struct tiny_host_metrics_api {
   /* Histogram: records one sample of `seconds` (>= 0). Lock-free. [thread: any] */
   void (*observe)(tiny_metric* metric, double seconds);
 } tiny_host_metrics_api;
+
+/* ----------------------------------------------------------------------
+ * [implemented by: host] Extension "tiny.trace/1": W3C Trace Context
+ * (traceparent, tracestate) of the calls a component handles, and root
+ * emits that carry one. Returned by `tiny_host_api.get_extension`; NULL on
+ * a host without it, where a plugin runs untraced.
+ *
+ * The host propagates trace context by itself along every hop that has a
+ * cause (an emit with `cause`, a forward): a plugin needs this table only
+ * to cross into another protocol (an HTTP request out, a request in).
+ * Each delivery of a traced message is a span with its own id.
+ * -------------------------------------------------------------------- */
+#define TINY_EXT_TRACE "tiny.trace/1"
+
+/* A traceparent is 55 characters ("00-" trace-id "-" span-id "-" flags). */
+#define TINY_TRACEPARENT_SIZE 55
+/* The largest tracestate the host keeps. */
+#define TINY_TRACESTATE_MAX 512
+
+typedef struct tiny_host_trace_api {
+  uint32_t struct_size;
+  /*
+   * The traceparent of `call` (an open call the plugin holds): this
+   * delivery's span as the parent of whatever the plugin sends on its
+   * behalf. Copies it NUL-terminated into `buf` iff `cap` > its length and
+   * returns its length (TINY_TRACEPARENT_SIZE); returns 0 when the call
+   * is not traced. `buf` may be NULL when `cap` is 0. [thread: any]
+   */
+  size_t (*traceparent)(const tiny_call* call, char* buf, size_t cap);
+  /*
+   * The tracestate of `call`, as `traceparent` copies (at most
+   * TINY_TRACESTATE_MAX bytes); 0 when it has none. [thread: any]
+   */
+  size_t (*tracestate)(const tiny_call* call, char* buf, size_t cap);
+  /*
+   * A traceparent for one outbound request made on behalf of `call` (the
+   * `traceparent` header of an HTTP request): the same trace and flags, a
+   * new span id, whose parent is the call's span. Copies like
+   * `traceparent`; 0 when the call is not traced. [thread: any]
+   */
+  size_t (*child_traceparent)(const tiny_call* call, char* buf, size_t cap);
+  /*
+   * A root emit (as `tiny_host_api.emit` with `cause` NULL) that carries
+   * trace context: when `traceparent` (borrowed; empty = none) is valid
+   * W3C, the message continues that trace, its first delivery a child of
+   * the header's span, with `tracestate` (borrowed, may be empty) if that
+   * is well-formed; otherwise the host starts a new trace (random ids,
+   * sampled) and drops `tracestate`. Everything else is as `emit`.
+   * [thread: any]
+   */
+  void (*emit_root)(tiny_node* node, const char* port, tiny_bytes data,
+                    tiny_bytes traceparent, tiny_bytes tracestate,
+                    tiny_emit_done_fn done, void* user);
+} tiny_host_trace_api;
 
 /*
  * What a plugin defines, in exactly one of its source files, C or C++:

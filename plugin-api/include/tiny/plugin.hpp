@@ -80,6 +80,23 @@ struct Result {
 
 class Message;
 
+// W3C trace context as HTTP carries it (`traceparent`, `tracestate`
+// headers). Empty when a call is not traced, or when the host does not
+// offer tracing (tiny.trace/1): a plugin works the same without it.
+struct TraceHeaders {
+  std::string traceparent;
+  std::string tracestate;
+  bool empty() const { return traceparent.empty(); }
+};
+
+// The trace context of an open call (its traceparent names this delivery's
+// span). [thread: any]
+inline TraceHeaders trace_of(const tiny_call* call);
+// The headers for one outbound request made on behalf of `call` (an HTTP
+// request): same trace, a new span id whose parent is the call's span.
+// Empty when the call is not traced. [thread: any]
+inline TraceHeaders outbound_trace(const tiny_call* call);
+
 // An answer: what a handler returns, and what completes a deferred Call.
 class Reply {
  public:
@@ -182,6 +199,8 @@ class Message {
   bool is_json() const;
   // The open call, for Component::emit's `cause`, while not deferred.
   const tiny_call* cause() const { return call_; }
+  // The message's trace context (see TraceHeaders), while not deferred.
+  TraceHeaders trace() const { return trace_of(call_); }
   // Takes the call out to answer later; return Reply::deferred().
   Call defer();
   bool deferred() const { return deferred_; }
@@ -259,6 +278,12 @@ class Component : public std::enable_shared_from_this<Component> {
   void emit(std::string_view port, const Json& value, EmitCallback cb = {}, const tiny_call* cause = nullptr) {
     emit_raw(port, value.dump(), std::move(cb), cause);
   }
+  // Emits a root message (no cause) that carries trace context from
+  // outside, e.g. an HTTP request's headers: a valid `inbound.traceparent`
+  // is continued, else the host starts a new trace. On a host without
+  // tracing it is emit_raw(port, json_text, cb). [thread: any]
+  void emit_traced(std::string_view port, std::string_view json_text, const TraceHeaders& inbound,
+                   EmitCallback cb = {});
   // Emits and waits for the answer. Only for components declared blocking
   // (they run on the host's worker pool); elsewhere it throws.
   Result emit_wait(std::string_view port, const Json& value, const tiny_call* cause = nullptr);

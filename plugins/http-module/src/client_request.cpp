@@ -8,12 +8,15 @@
 namespace http_module {
 namespace {
 
+// True iff header name `name` is `lname` (lowercase) in any case.
+bool is_header(std::string_view name, std::string_view lname) {
+  return name.size() == lname.size() && std::equal(name.begin(), name.end(), lname.begin(), [](char a, char b) {
+           return std::tolower(static_cast<unsigned char>(a)) == b;
+         });
+}
+
 bool has_header(const ClientRequest& r, std::string_view lname) {
-  return std::any_of(r.headers.begin(), r.headers.end(), [&](const auto& h) {
-    return h.first.size() == lname.size() &&
-           std::equal(h.first.begin(), h.first.end(), lname.begin(),
-                      [](char a, char b) { return std::tolower(static_cast<unsigned char>(a)) == b; });
-  });
+  return std::any_of(r.headers.begin(), r.headers.end(), [&](const auto& h) { return is_header(h.first, lname); });
 }
 
 }  // namespace
@@ -100,6 +103,14 @@ void classify_status(ClientOutcome& outcome, std::string_view reason) {
   if (outcome.status < 400) return;
   outcome.error = "HTTP " + std::to_string(outcome.status) + (reason.empty() ? "" : " " + std::string(reason));
   outcome.retryable = outcome.status == 429 || outcome.status >= 500;
+}
+
+void set_trace_headers(ClientRequest& request, const tiny::TraceHeaders& trace) {
+  if (trace.empty()) return;
+  std::erase_if(request.headers,
+                [](const auto& h) { return is_header(h.first, "traceparent") || is_header(h.first, "tracestate"); });
+  request.headers.emplace_back("traceparent", trace.traceparent);
+  if (!trace.tracestate.empty()) request.headers.emplace_back("tracestate", trace.tracestate);
 }
 
 }  // namespace http_module

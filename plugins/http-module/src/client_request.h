@@ -28,6 +28,12 @@ struct ClientRequest {
 bool parse_client_request(const tiny::Json& in, std::chrono::milliseconds default_timeout, ClientRequest& out,
                           std::string& error);
 
+// Puts the call's trace headers on the request (`traceparent` with a span
+// of its own, and `tracestate`), replacing any the flow set under either
+// name in any case: the host's span is the parent the server must see.
+// Nothing changes when `trace` is empty.
+void set_trace_headers(ClientRequest& request, const tiny::TraceHeaders& trace);
+
 struct ClientOutcome {
   bool responded = false;  // an HTTP response arrived (status/headers/body valid)
   unsigned status = 0;

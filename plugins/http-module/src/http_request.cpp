@@ -68,6 +68,9 @@ class HttpRequest final : public tiny::Component {
       if (!error_port_) return tiny::Reply::error(error);
       return tiny::Reply::forward("error", tiny::Json{{"error", error}, {"retryable", false}});
     }
+    set_trace_headers(request, tiny::outbound_trace(msg.cause()));
+    // Here, in the handler, the line carries the call's trace in the host log.
+    if (log_enabled(TINY_LOG_DEBUG)) log_debug("http request out " + request.method + " " + request.url.text());
     auto guard = std::make_shared<CallGuard>(msg.defer());
     runtime_->fetch(std::move(request), [this, guard](ClientOutcome outcome) { deliver(guard, std::move(outcome)); });
     return tiny::Reply::deferred();

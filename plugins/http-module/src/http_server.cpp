@@ -158,8 +158,10 @@ class HttpServer final : public tiny::Component {
     ServerHooks h;
     // The runtime threads are joined before on_destroy returns, so `this`
     // outlives every call of these.
-    h.dispatch = [this](std::string json, ServerHooks::Answer answer) {
-      emit_raw("request", json, std::move(answer));
+    // Every request is traced: an inbound traceparent is continued, a
+    // missing or invalid one starts a new trace (the host decides which).
+    h.dispatch = [this](std::string json, tiny::TraceHeaders trace, ServerHooks::Answer answer) {
+      emit_traced("request", json, trace, std::move(answer));
     };
     h.log = [this](int32_t level, const std::string& line) { log(level, line); };
     h.log_enabled = [this](int32_t level) { return log_enabled(level); };

@@ -97,6 +97,18 @@ std::string request_to_json(const HttpRequest& req, std::string_view remote) {
   return msg.dump(-1, ' ', false, tiny::Json::error_handler_t::replace);
 }
 
+tiny::TraceHeaders trace_headers(const HttpRequest& req) {
+  tiny::TraceHeaders out;
+  auto parents = req.equal_range("traceparent");
+  if (parents.first == parents.second || std::next(parents.first) != parents.second) return out;
+  out.traceparent = std::string(parents.first->value());
+  for (auto [it, end] = req.equal_range("tracestate"); it != end; ++it) {
+    if (!out.tracestate.empty()) out.tracestate += ',';
+    out.tracestate.append(it->value().data(), it->value().size());
+  }
+  return out;
+}
+
 HttpResponse text_response(http::status status, std::string_view text, const RequestFacts& facts) {
   HttpResponse res{status, facts.version};
   res.set(http::field::content_type, "text/plain; charset=utf-8");

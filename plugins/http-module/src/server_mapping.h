@@ -29,6 +29,11 @@ struct RequestFacts {
 // replaced (U+FFFD) so the message is always valid JSON.
 std::string request_to_json(const HttpRequest& req, std::string_view remote);
 
+// The request's W3C trace headers (names are case-insensitive). A repeated
+// traceparent is invalid (W3C 3.2), so it is passed on empty: the host
+// starts a new trace. Repeated tracestate fields join with ',' (W3C 3.3).
+tiny::TraceHeaders trace_headers(const HttpRequest& req);
+
 // The flow's answer to one request. `problem` is set to a line for the log
 // when the answer could not be used as given (never sent to the client).
 //  - error result or non-OK status        -> 500, short body

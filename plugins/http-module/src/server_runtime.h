@@ -45,8 +45,9 @@ struct ServerHooks {
   // Receives the answer to one dispatched request: exactly once, on any
   // thread, possibly after shutdown (then it is dropped).
   using Answer = std::function<void(tiny::Result)>;
-  // Sends one request message into the flow. Called on a runtime thread.
-  std::function<void(std::string request_json, Answer answer)> dispatch;
+  // Sends one request message into the flow, with the request's W3C trace
+  // headers (empty when it had none). Called on a runtime thread.
+  std::function<void(std::string request_json, tiny::TraceHeaders trace, Answer answer)> dispatch;
   // Log sink. [thread: any]
   std::function<void(int32_t level, const std::string& line)> log;
   std::function<bool(int32_t level)> log_enabled;

@@ -188,7 +188,7 @@ void Session::dispatch_request() {
     });
   };
   try {
-    shared_->hooks.dispatch(std::move(json), std::move(answer));
+    shared_->hooks.dispatch(std::move(json), trace_headers(req), std::move(answer));
   } catch (const std::exception& e) {
     // The emit itself failed; answer as a flow failure.
     on_answer(seq, tiny::Result{TINY_STATUS_INTERNAL, {}, std::string("dispatch failed: ") + e.what()});

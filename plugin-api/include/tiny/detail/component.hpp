@@ -4,6 +4,7 @@
 #ifndef TINY_DETAIL_COMPONENT_HPP
 #define TINY_DETAIL_COMPONENT_HPP
 
+#include <algorithm>
 #include <condition_variable>
 #include <exception>
 #include <mutex>
@@ -204,6 +205,44 @@ inline void Component::emit_raw(std::string_view port, std::string_view json_tex
   }
   auto* box = new detail::EmitBox{shared_from_this(), std::move(cb)};
   detail::g_host->emit(node_, cause, port_z.c_str(), detail::view(json_text), &detail::EmitBox::done, box);
+}
+
+inline void Component::emit_traced(std::string_view port, std::string_view json_text, const TraceHeaders& inbound,
+                                    EmitCallback cb) {
+  if (!detail::g_trace) return emit_raw(port, json_text, std::move(cb));
+  if (destroyed_.load(std::memory_order_acquire)) {
+    if (cb) cb(Result{TINY_STATUS_UNAVAILABLE, {}, "node destroyed"});
+    return;
+  }
+  std::string port_z(port);
+  detail::EmitBox* box = cb ? new detail::EmitBox{shared_from_this(), std::move(cb)} : nullptr;
+  detail::g_trace->emit_root(node_, port_z.c_str(), detail::view(json_text), detail::view(inbound.traceparent),
+                             detail::view(inbound.tracestate), box ? &detail::EmitBox::done : nullptr, box);
+}
+
+namespace detail {
+// Reads one of the trace table's strings: the length first, then the copy.
+inline std::string read_trace(size_t (*get)(const tiny_call*, char*, size_t), const tiny_call* call) {
+  if (!g_trace || call == nullptr) return {};
+  char small[TINY_TRACEPARENT_SIZE + 1];
+  size_t n = get(call, small, sizeof small);
+  if (n < sizeof small) return std::string(small, n);
+  std::string out(n + 1, '\0');
+  n = get(call, out.data(), out.size());
+  out.resize(std::min(n, out.size() - 1));
+  return out;
+}
+}  // namespace detail
+
+inline TraceHeaders trace_of(const tiny_call* call) {
+  if (!detail::g_trace) return {};
+  return {detail::read_trace(detail::g_trace->traceparent, call), detail::read_trace(detail::g_trace->tracestate, call)};
+}
+
+inline TraceHeaders outbound_trace(const tiny_call* call) {
+  if (!detail::g_trace) return {};
+  return {detail::read_trace(detail::g_trace->child_traceparent, call),
+          detail::read_trace(detail::g_trace->tracestate, call)};
 }
 
 inline Result Component::emit_wait(std::string_view port, const Json& value, const tiny_call* cause) {

@@ -16,6 +16,7 @@ namespace tiny::detail {
 inline const tiny_host_api* g_host = nullptr;
 inline const tiny_timer_api* g_timer = nullptr;
 inline const tiny_host_metrics_api* g_metrics = nullptr;  // NULL on a host without it
+inline const tiny_host_trace_api* g_trace = nullptr;  // NULL on a host without tiny.trace/1
 
 inline tiny_bytes view(std::string_view s) {
   return tiny_bytes{reinterpret_cast<const uint8_t*>(s.data()), s.size()};
@@ -42,6 +43,8 @@ inline const char* init_host(const tiny_host_api* host) noexcept {
   g_timer = static_cast<const tiny_timer_api*>(host->get_extension(host, TINY_EXT_TIMER));
   g_metrics = static_cast<const tiny_host_metrics_api*>(host->get_extension(host, TINY_EXT_METRICS));
   if (g_metrics && g_metrics->struct_size < sizeof(tiny_host_metrics_api)) g_metrics = nullptr;
+  g_trace = static_cast<const tiny_host_trace_api*>(host->get_extension(host, TINY_EXT_TRACE));
+  if (g_trace != nullptr && g_trace->struct_size < sizeof(tiny_host_trace_api)) g_trace = nullptr;
   return nullptr;
 }
 
