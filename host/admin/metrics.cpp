@@ -125,8 +125,9 @@ void CollectNodes(const AdminSources& s, std::vector<MetricFamily>& out) {
   std::map<std::pair<std::string, std::string>, Sum> by_component;
   std::map<std::string, MetricFamily> plugin_families;
   auto graph = s.scheduler.graph();
-  for (const auto& [name, entry] : graph->nodes) {
+  for (const auto& [key, entry] : graph->nodes) {
     if (!entry.local) continue;
+    const std::string& name = key;  // a plain reference: lambdas may not capture a structured binding (C++17)
     const Node& node = *entry.local;
     const NodeStats& st = *node.stats;
     const std::string& module = node.type->module;
