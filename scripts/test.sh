@@ -29,7 +29,9 @@ if [ "${TINYHOST_SANITIZE:-1}" = 1 ]; then
   cmake --build build-asan -j "${JOBS:-$(nproc)}"
   # The packaging test rebuilds the project in its own trees; the plain run
   # above covers it. Everything else runs under the sanitizers.
+  # scripts/lsan.supp: Graphviz's one-time font and plugin caches (see there).
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    LSAN_OPTIONS=suppressions=$PWD/scripts/lsan.supp \
     ctest --test-dir build-asan --output-on-failure --timeout 1500 -E 'packaging'
 fi
 
