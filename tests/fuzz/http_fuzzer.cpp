@@ -137,7 +137,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto shared = std::make_shared<ServerShared>();
   shared->config.max_body_size = 64 * 1024;  // small enough for the fuzzer to reach 413
   std::vector<Seen> seen;
-  shared->hooks.dispatch = [&seen](std::string json, ServerHooks::Answer answer) {
+  shared->hooks.dispatch = [&seen](std::string json, tiny::TraceHeaders, ServerHooks::Answer answer) {
     CheckRequest(json);
     tiny::Json req = tiny::Json::parse(json);
     seen.push_back(Seen{req["method"] == "HEAD"});
