@@ -66,8 +66,8 @@ class Session : public std::enable_shared_from_this<Session> {
     response_.keep_alive(request_.keep_alive());
     response_.body() = Greeting(request_.target());
     response_.prepare_payload();
-    http::async_write(stream_, response_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
-      if (ec || !self->response_.keep_alive()) return self->Close();
+    http::async_write(stream_, response_, [self = shared_from_this()](beast::error_code written, std::size_t) {
+      if (written || !self->response_.keep_alive()) return self->Close();
       self->Read();
     });
   }

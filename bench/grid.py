@@ -41,6 +41,13 @@ DEADLINE_MS = int(ENV.get("BENCH_DEADLINE_MS", "10000"))
 OUT_DIR = ENV.get("BENCH_OUT", os.path.join(BUILD, "bench-results"))
 DATA = ENV.get("BENCH_DATA", '{"x":1,"msg":"hello"}')
 ADMIN = ENV.get("BENCH_ADMIN", "1") == "1"
+# `tinyhost send` as a load tool vs load_client, same host, same shape
+# (1 channel x SEND_CONCURRENCY calls, SEND_COUNT requests each run).
+SEND = ENV.get("BENCH_SEND", "1") == "1"
+# BENCH_ONLY="send http": run only these sections (idle micro grpc send http).
+ONLY = set(ENV.get("BENCH_ONLY", "idle micro grpc send http").split())
+SEND_COUNT = int(ENV.get("BENCH_SEND_COUNT", "100000"))
+SEND_CONCURRENCY = int(ENV.get("BENCH_SEND_CONCURRENCY", "64"))
 
 # BENCH_HOST_BUILD: take the host side (tinyhost, test-module, the plugins)
 # from another build tree, e.g. an older commit's, to measure before/after
@@ -225,6 +232,48 @@ def run_cpp(port, to, conns, streams):
     if r["errors"] or r["mismatches"]:
         raise RuntimeError(f"load_client saw failures on {to}: {r} {out.stderr.strip()}")
     return r["rps"], r["p50_us"], r["p99_us"]
+
+
+def run_cpp_requests(port, to, streams, count):
+    out = subprocess.run([CLIENT, "--address", f"127.0.0.1:{port}", "--to", to, "--data", DATA,
+                          "--connections", "1", "--streams", str(streams), "--requests", str(count),
+                          "--deadline-ms", str(DEADLINE_MS), "--format", "json"],
+                         capture_output=True, text=True, timeout=600)
+    r = json.loads(out.stdout.strip().splitlines()[-1]) if out.returncode == 0 else None
+    if not r or r["errors"] or r["mismatches"] or r["ok"] != count:
+        raise RuntimeError(f"load_client failed on {to}: {out.stdout.strip()} {out.stderr.strip()}")
+    return r["rps"], r["p50_us"], r["p99_us"]
+
+
+def run_send(port, to, concurrency, count):
+    out = subprocess.run([TINYHOST, "send", "--address", f"127.0.0.1:{port}", "--to", to, "--data", DATA,
+                          "--count", str(count), "--concurrency", str(concurrency),
+                          "--timeout", f"{DEADLINE_MS}ms", "--json"],
+                         capture_output=True, text=True, timeout=600)
+    r = json.loads(out.stdout) if out.stdout.strip() else None
+    if out.returncode != 0 or not r or r["ok"] != count or r["requests"] != count:
+        raise RuntimeError(f"tinyhost send failed on {to}: {out.stdout.strip()} {out.stderr.strip()}")
+    return r["rps"], r["latency_us"]["p50"], r["latency_us"]["p99"]
+
+
+def send_grid(report):
+    """tinyhost send --count N --concurrency C against load_client
+    --connections 1 --streams C --requests N, alternating, on one host."""
+    flow = write("send-flow.yaml", GRPC_FLOW)
+    host = Server("host-send", host_cmd(plugin_dir(TEST_MODULE), flow))
+    try:
+        run_cpp_check(host.port, "echo.in")
+        tools = [("load_client", run_cpp_requests), ("tinyhost send", run_send)]
+        results = {}
+        for r in range(ROUNDS):
+            for name, fn in (tools if r % 2 == 0 else list(reversed(tools))):
+                v = fn(host.port, "echo.in", SEND_CONCURRENCY, SEND_COUNT)
+                results.setdefault(name, []).append(v)
+                print(f"  round {r + 1}/{ROUNDS} {name:13} 1x{SEND_CONCURRENCY} {SEND_COUNT} requests "
+                      f"{v[0]:9.0f} req/s  p50 {v[1]:7.1f} us  p99 {v[2]:8.1f} us", flush=True)
+        report["send"] = results
+    finally:
+        host.stop()
 
 
 def percentile(values, p):
@@ -540,27 +589,41 @@ def table(report):
                 add(f"| {tool} | {conns}x{streams} | {thr:.3f} | {lat:.3f} | {cpu:.3f} | "
                     f"{verdict(thr >= 0.97 and lat <= 1.03)} |")
         add("")
+    send = report.get("send")
+    if send:
+        base, mine = send["load_client"], send["tinyhost send"]
+        thr = med([a[0] / b[0] for a, b in zip(mine, base)])
+        add(f"tinyhost send as a load tool vs load_client (host echo, 1 channel x {SEND_CONCURRENCY} calls, "
+            f"{SEND_COUNT} requests per run; median of the per-round ratio send/load_client; target >= 0.9)")
+        add("| client | req/s | p50 us | p99 us | thr ratio | within 10% |")
+        add("|---|---:|---:|---:|---:|---|")
+        add(f"| load_client | {med([v[0] for v in base]):.0f} | {med([v[1] for v in base]):.1f} | "
+            f"{med([v[2] for v in base]):.1f} | 1 | |")
+        add(f"| tinyhost send | {med([v[0] for v in mine]):.0f} | {med([v[1] for v in mine]):.1f} | "
+            f"{med([v[2] for v in mine]):.1f} | {thr:.3f} | {verdict(thr >= 0.9)} |")
+        add("")
     http = report.get("http")
-    add("HTTP flow (wrk -t1, GET /hello?name=Ada; http_server -> transform(mapping) -> response vs bare Beast)")
-    if http is None:
-        add("| n/a: http-module.so not built (the http-module is not wired into this build yet) |")
-    else:
-        add("| conns | target | req/s | p50 us | p99 us | server CPU us/req | switches/req | thr ratio | p50 ratio | "
-            "CPU/req ratio | thr>=0.5 |")
-        add("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")
-        for conns in HTTP_CONNS:
-            base = http[(conns, "beast")]
-            h = http[(conns, "host http flow")]
-            thr = med([a[0] / b[0] for a, b in zip(h, base)])
-            lat = med([a[1] / b[1] for a, b in zip(h, base) if b[1] > 0])
-            cpu = med([a[3] / b[3] for a, b in zip(h, base) if b[3] > 0])
-            add(f"| {conns} | beast | {med([v[0] for v in base]):.0f} | {med([v[1] for v in base]):.1f} | "
-                f"{med([v[2] for v in base]):.1f} | {med([v[3] for v in base]):.1f} | {med([v[4] for v in base]):.2f} "
-                f"| 1 | 1 | 1 | |")
-            add(f"| {conns} | host http flow | {med([v[0] for v in h]):.0f} | {med([v[1] for v in h]):.1f} | "
-                f"{med([v[2] for v in h]):.1f} | {med([v[3] for v in h]):.1f} | {med([v[4] for v in h]):.2f} | "
-                f"{thr:.3f} | {lat:.3f} | {cpu:.2f} | {verdict(thr >= TARGETS['http'])} |")
-    add("")
+    if "http" in ONLY:
+        add("HTTP flow (wrk -t1, GET /hello?name=Ada; http_server -> transform(mapping) -> response vs bare Beast)")
+        if http is None:
+            add("| n/a: http-module.so not built (the http-module is not wired into this build yet) |")
+        else:
+            add("| conns | target | req/s | p50 us | p99 us | server CPU us/req | switches/req | thr ratio | p50 ratio | "
+                "CPU/req ratio | thr>=0.5 |")
+            add("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+            for conns in HTTP_CONNS:
+                base = http[(conns, "beast")]
+                h = http[(conns, "host http flow")]
+                thr = med([a[0] / b[0] for a, b in zip(h, base)])
+                lat = med([a[1] / b[1] for a, b in zip(h, base) if b[1] > 0])
+                cpu = med([a[3] / b[3] for a, b in zip(h, base) if b[3] > 0])
+                add(f"| {conns} | beast | {med([v[0] for v in base]):.0f} | {med([v[1] for v in base]):.1f} | "
+                    f"{med([v[2] for v in base]):.1f} | {med([v[3] for v in base]):.1f} | {med([v[4] for v in base]):.2f} "
+                    f"| 1 | 1 | 1 | |")
+                add(f"| {conns} | host http flow | {med([v[0] for v in h]):.0f} | {med([v[1] for v in h]):.1f} | "
+                    f"{med([v[2] for v in h]):.1f} | {med([v[3] for v in h]):.1f} | {med([v[4] for v in h]):.2f} | "
+                    f"{thr:.3f} | {lat:.3f} | {cpu:.2f} | {verdict(thr >= TARGETS['http'])} |")
+        add("")
     idle = report.get("idle")
     if idle:
         h, b = idle["tinyhost"], idle["baseline"]
@@ -620,15 +683,21 @@ def main():
     report = {}
     t0 = time.monotonic()
     print(f"load: {os.getloadavg()[0]:.1f} (1-min average) on {os.cpu_count()} CPUs", flush=True)
-    print("== idle RSS and start-up time", flush=True)
-    start_and_rss(report)
-    if MICRO:
+    if "idle" in ONLY:
+        print("== idle RSS and start-up time", flush=True)
+        start_and_rss(report)
+    if MICRO and "micro" in ONLY:
         print("== micro-benchmarks", flush=True)
         micro(report)
-    print("== gRPC grid", flush=True)
-    grpc_grid(report)
-    print("== HTTP", flush=True)
-    http_grid(report)
+    if "grpc" in ONLY:
+        print("== gRPC grid", flush=True)
+        grpc_grid(report)
+    if SEND and "send" in ONLY:
+        print("== tinyhost send vs load_client", flush=True)
+        send_grid(report)
+    if "http" in ONLY:
+        print("== HTTP", flush=True)
+        http_grid(report)
     text = table(report)
     stamp = time.strftime("%Y%m%d-%H%M%S")
     path = os.path.join(OUT_DIR, f"table-{stamp}.md")

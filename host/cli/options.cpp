@@ -42,7 +42,8 @@ namespace {
 
 const char* kUsage =
     "usage: tinyhost run --plugin-dir DIR [--plugin NAME[,NAME]]... --flow FILE... [options]\n"
-    "       tinyhost send --address HOST:PORT --to NODE.PORT [--data JSON|@FILE] [--timeout DUR]\n"
+    "       tinyhost send --address HOST:PORT --to NODE.PORT [--data JSON|@FILE|-] [--timeout DUR]\n"
+    "                     [--count N] [--concurrency C] [--duration DUR] [--rate R] [--json]\n"
     "       tinyhost inspect PLUGIN.so|MODULE [--plugin-dir DIR]\n"
     "       tinyhost graph FLOW... [--format dot|svg] [--plugin-dir DIR [--plugin NAME]... | --no-plugins]\n"
     "       tinyhost --help | --version\n";
@@ -66,6 +67,10 @@ constexpr size_t kMaxInflight = 1000000;
 constexpr size_t kMaxInflightBytes = size_t{1} << 40;  // 1 TiB
 constexpr size_t kMaxQueued = 1000000;
 constexpr size_t kMaxFanout = size_t{1} << 32;
+// send's load run.
+constexpr double kMaxCount = 1e12;
+constexpr double kMaxConcurrency = 10000;
+constexpr double kMaxRate = 1e7;
 
 // A flag's value as an error line shows it: cut to 64 bytes.
 std::string Shown(std::string_view text) { return Excerpt(text, 64); }
@@ -192,8 +197,13 @@ po::options_description SendDescription(SendOptions& o) {
   d.add_options()
       ("address", po::value<std::string>(&o.address), "HOST:PORT of a host")
       ("to", po::value<std::string>(&o.to), "NODE.PORT")
-      ("data", po::value<std::string>(), "JSON, or @FILE")
-      ("timeout", po::value<std::string>()->default_value("30s"), "deadline")
+      ("data", po::value<std::string>(), "JSON, @FILE, or - for standard input")
+      ("timeout", po::value<std::string>()->default_value("30s"), "deadline of each call")
+      ("count", po::value<std::string>(), "load run: calls to make (default 1, or no limit with --duration)")
+      ("concurrency", po::value<std::string>(), "load run: calls in flight at once (default 1)")
+      ("duration", po::value<std::string>(), "load run: stop starting calls after DUR")
+      ("rate", po::value<std::string>(), "load run: start at most R calls per second")
+      ("json", po::bool_switch(&o.json), "load run: the report as one JSON object")
       ("metadata", po::value<std::vector<std::string>>(), "KEY=VALUE (repeatable)")
       ("tls-cert", po::value<std::string>(&o.tls.cert), "PEM client certificate")
       ("tls-key", po::value<std::string>(&o.tls.key), "PEM client key")
@@ -265,13 +275,44 @@ po::variables_map Parse(const std::vector<std::string>& args, const po::options_
   return vm;
 }
 
-std::string ReadDataArg(const std::string& value) {
-  if (value.empty() || value[0] != '@') return value;
-  std::ifstream in(value.substr(1));
-  if (!in) throw UsageError("--data: cannot read '" + value.substr(1) + "'");
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
+// --data's value: the JSON itself, @FILE, or "-" (standard input). A file
+// or stream is read up to `max` bytes; a longer one is refused, not held.
+// A trailing line break is dropped.
+std::string ReadDataArg(const std::string& value, size_t max) {
+  if (value != "-" && (value.empty() || value[0] != '@')) return value;
+  std::ifstream file;
+  std::istream* in = &std::cin;
+  std::string name = "standard input";
+  if (value != "-") {
+    name = "'" + Shown(value.substr(1)) + "'";
+    file.open(value.substr(1), std::ios::binary);
+    if (!file) throw UsageError("--data: cannot read " + name);
+    in = &file;
+  }
+  std::string text;
+  char buf[65536];
+  while (in->read(buf, sizeof buf) || in->gcount() > 0) {
+    text.append(buf, static_cast<size_t>(in->gcount()));
+    if (text.size() > max)
+      throw UsageError("--data: " + name + " is larger than --max-message-size (" + std::to_string(max) + " bytes)");
+  }
+  if (in->bad()) throw UsageError("--data: cannot read " + name);
+  // The newline an editor or `echo` leaves at the end is not part of the
+  // message (JSON ignores trailing whitespace; an echo would return it).
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+  return text;
+}
+
+// A whole number in 1..max for a load flag.
+uint64_t ParseCount(const std::string& flag, const std::string& text, double max) {
+  double n = 0;
+  size_t end = 0;
+  if (!ReadNumber(text, false, max, &n, &end) || end != text.size())
+    throw UsageError(flag + ": '" + Shown(text) + "' is not a whole number");
+  if (n < 1 || n > max)
+    throw UsageError(flag + ": '" + Shown(text) + "' is out of range (1.." + std::to_string(static_cast<uint64_t>(max)) +
+                     ")");
+  return static_cast<uint64_t>(n);
 }
 
 }  // namespace
@@ -410,9 +451,26 @@ Options ParseOptions(int argc, const char* const argv[], const std::map<std::str
     if (o.address.empty()) throw UsageError("send: --address HOST:PORT is required");
     if (o.to.empty()) throw UsageError("send: --to NODE.PORT is required");
     if (!SplitAddress(o.to)) throw UsageError("--to: '" + o.to + "' is not NODE.PORT");
-    if (vm.count("data")) o.data = ReadDataArg(vm["data"].as<std::string>());
     o.timeout = ParseDuration("--timeout", vm["timeout"].as<std::string>());
     o.max_message_size = ParseSize("--max-message-size", vm["max-message-size"].as<std::string>(), kMaxMessageSize);
+    if (vm.count("data")) o.data = ReadDataArg(vm["data"].as<std::string>(), o.max_message_size);
+    o.load = o.json || vm.count("count") || vm.count("concurrency") || vm.count("duration") || vm.count("rate");
+    if (vm.count("count")) o.count = ParseCount("--count", vm["count"].as<std::string>(), kMaxCount);
+    if (vm.count("concurrency"))
+      o.concurrency = ParseCount("--concurrency", vm["concurrency"].as<std::string>(), kMaxConcurrency);
+    if (vm.count("duration")) {
+      o.duration = ParseDuration("--duration", vm["duration"].as<std::string>());
+      if (o.duration.count() <= 0) throw UsageError("--duration: must be more than 0");
+    }
+    if (vm.count("rate")) {
+      const std::string& text = vm["rate"].as<std::string>();
+      size_t end = 0;
+      if (!ReadNumber(text, true, kMaxRate, &o.rate, &end) || end != text.size())
+        throw UsageError("--rate: '" + Shown(text) + "' is not a number of calls per second");
+      if (o.rate <= 0 || o.rate > kMaxRate)
+        throw UsageError("--rate: '" + Shown(text) + "' is out of range (more than 0, at most 10000000)");
+    }
+    if (o.load && o.count == 0 && o.duration.count() == 0) o.count = 1;
     if (vm.count("metadata")) {
       for (const auto& kv : vm["metadata"].as<std::vector<std::string>>()) {
         size_t eq = kv.find('=');

@@ -52,11 +52,19 @@ struct RunOptions {
 struct SendOptions {
   std::string address;
   std::string to;
-  std::string data;  // JSON text (after reading @FILE)
+  std::string data;  // JSON text (after reading @FILE or stdin)
   std::chrono::milliseconds timeout{30000};
   std::map<std::string, std::string> metadata;
   TlsOptions tls;
   size_t max_message_size = 4 * 1024 * 1024;
+  // A load run (any of --count, --concurrency, --duration, --rate, --json):
+  // many calls over one channel, then a report instead of the answer.
+  bool load = false;
+  uint64_t count = 0;  // calls to make; 0 = until the duration ends
+  size_t concurrency = 1;
+  std::chrono::milliseconds duration{0};  // 0 = until `count` calls are answered
+  double rate = 0;                        // calls started per second; 0 = as fast as answered
+  bool json = false;
 };
 
 struct InspectOptions {

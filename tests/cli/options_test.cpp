@@ -23,9 +23,9 @@ using tiny::host::UsageError;
 using tiny::test::TempDir;
 using Env = std::map<std::string, std::string>;
 
-Options Parse(std::initializer_list<std::string> args, const Env& env = {}) {
+Options Parse(const std::vector<std::string>& args, const Env& env = {}) {
   std::vector<std::string> words{"tinyhost"};
-  words.insert(words.end(), args);
+  words.insert(words.end(), args.begin(), args.end());
   std::vector<const char*> argv;
   for (const auto& w : words) argv.push_back(w.c_str());
   return ParseOptions(static_cast<int>(argv.size()), argv.data(), env);
@@ -33,7 +33,7 @@ Options Parse(std::initializer_list<std::string> args, const Env& env = {}) {
 
 // The usage error `args` cause; fails the test when they parse, or when the
 // message is not one line.
-std::string ErrorOf(std::initializer_list<std::string> args, const Env& env = {}) {
+std::string ErrorOf(const std::vector<std::string>& args, const Env& env = {}) {
   try {
     Parse(args, env);
   } catch (const UsageError& e) {
@@ -372,6 +372,69 @@ TEST_CASE("send: fields, @FILE data, metadata, and its usage errors") {
   CHECK(ErrorOf({"send", "--address", "h:1", "--to", "a.in", "--metadata", "=v"}) ==
         "--metadata: '=v' is not KEY=VALUE");
   CHECK(ErrorOf({"send", "--address", "h:1", "--to", "a.in", R"({"x":1})"}) == R"(unexpected argument '{"x":1}')");
+}
+
+TEST_CASE("send: load flags, their defaults and their usage errors") {
+  const std::vector<std::string> base{"send", "--address", "h:1", "--to", "a.in"};
+  auto with = [&](std::vector<std::string> extra) {
+    std::vector<std::string> args = base;
+    args.insert(args.end(), extra.begin(), extra.end());
+    return args;
+  };
+  SUBCASE("no load flag: one call, as before") {
+    Options o = Parse(base);
+    CHECK_FALSE(o.send.load);
+  }
+  SUBCASE("each load flag turns the load run on") {
+    Options o = Parse(with({"--count", "100000", "--concurrency", "64"}));
+    CHECK(o.send.load);
+    CHECK(o.send.count == 100000);
+    CHECK(o.send.concurrency == 64);
+    CHECK(o.send.duration.count() == 0);
+    CHECK(o.send.rate == 0);
+    CHECK_FALSE(o.send.json);
+    // --concurrency alone: one call unless told more.
+    CHECK(Parse(with({"--concurrency", "8"})).send.count == 1);
+    // --json alone is a load run of one call with a report.
+    Options j = Parse(with({"--json"}));
+    CHECK(j.send.load);
+    CHECK(j.send.json);
+    CHECK(j.send.count == 1);
+    CHECK(j.send.concurrency == 1);
+  }
+  SUBCASE("--duration without --count has no count limit; with it, both apply") {
+    Options d = Parse(with({"--duration", "2s"}));
+    CHECK(d.send.load);
+    CHECK(d.send.count == 0);
+    CHECK(d.send.duration == 2s);
+    Options both = Parse(with({"--duration", "250ms", "--count", "7", "--rate", "12.5"}));
+    CHECK(both.send.count == 7);
+    CHECK(both.send.duration == 250ms);
+    CHECK(both.send.rate == doctest::Approx(12.5));
+  }
+  SUBCASE("bad values name the flag") {
+    CHECK(ErrorOf(with({"--count", "0"})) == "--count: '0' is out of range (1..1000000000000)");
+    CHECK(ErrorOf(with({"--count", "-5"})) == "--count: '-5' is not a whole number");
+    CHECK(ErrorOf(with({"--count", "1.5"})) == "--count: '1.5' is not a whole number");
+    CHECK(ErrorOf(with({"--count", "10k"})) == "--count: '10k' is not a whole number");
+    CHECK(ErrorOf(with({"--count", std::string(100000, '9')})).find("is out of range (1..1000000000000)") !=
+          std::string::npos);
+    CHECK(ErrorOf(with({"--concurrency", "10001"})) == "--concurrency: '10001' is out of range (1..10000)");
+    CHECK(ErrorOf(with({"--concurrency", "many"})) == "--concurrency: 'many' is not a whole number");
+    CHECK(ErrorOf(with({"--rate", "0"})) == "--rate: '0' is out of range (more than 0, at most 10000000)");
+    CHECK(ErrorOf(with({"--rate", "fast"})) == "--rate: 'fast' is not a number of calls per second");
+    CHECK(ErrorOf(with({"--rate", "20000000"})) == "--rate: '20000000' is out of range (more than 0, at most 10000000)");
+    CHECK(ErrorOf(with({"--duration", "0s"})) == "--duration: must be more than 0");
+    CHECK(ErrorOf(with({"--duration", "soon"})) == "--duration: 'soon' is not a duration (e.g. 250ms, 10s, 2m)");
+  }
+  SUBCASE("@FILE data: a trailing newline is dropped, a file over --max-message-size is refused") {
+    TempDir dir;
+    std::string f = dir.Write("msg.json", "{\"a\":1}\n");
+    CHECK(Parse(with({"--data", "@" + f})).send.data == R"({"a":1})");
+    std::string big = dir.Write("big.json", std::string(2000, ' '));
+    CHECK(ErrorOf(with({"--data", "@" + big, "--max-message-size", "1KiB"})) ==
+          "--data: '" + big + "' is larger than --max-message-size (1024 bytes)");
+  }
 }
 
 TEST_CASE("inspect: one positional target, the default plugin dir") {

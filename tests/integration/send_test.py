@@ -1,11 +1,17 @@
-"""`tinyhost send` against a real host: stdout, exit codes, --data @FILE,
---timeout."""
+"""`tinyhost send` against a real host: stdout, exit codes, --data @FILE
+and -, --timeout, and the load run (--count, --concurrency, --duration,
+--rate, --json), whose counts are checked against the host's own /status."""
 import json
 import os
+import re
+import signal
+import subprocess
 import tempfile
+import time
 import unittest
+import urllib.request
 
-from harness import free_port, start_host, tinyhost, write_flow
+from harness import TINYHOST, free_port, start_host, tinyhost, wait_until, write_flow
 
 FLOW = """
 nodes:
@@ -94,6 +100,159 @@ class SendTest(unittest.TestCase):
                 r = tinyhost("send", *args)
                 self.assertEqual(r.returncode, 2, r.stderr)
                 self.assertEqual(len(r.stderr.strip().splitlines()), 1, r.stderr)
+
+    def test_data_from_standard_input(self):
+        r = tinyhost("send", "--address", self.host.address, "--to", "echo.in", "--data", "-",
+                     input='{"from": "stdin"}\n')
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout, '{"from": "stdin"}\n')  # the trailing newline is not sent
+
+
+ADMIN = re.compile(r"admin listening address=(http://\S+/)")
+REPORT = re.compile(r"requests: (\d+) in ([0-9.]+) s, ([0-9.]+) req/s, concurrency (\d+)\n"
+                    r"ok: (\d+)\n"
+                    r"(?:errors: (\d+) \(([^)]*)\)\n)?"
+                    r"latency: p50 ([0-9.]+) us, p90 ([0-9.]+) us, p99 ([0-9.]+) us, max ([0-9.]+) us\n$")
+
+
+class LoadTest(unittest.TestCase):
+    """send as a load tool; every count is compared with what the host saw."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.host = start_host(cls, write_flow(FLOW), plugins=["test-module", "common-module"],
+                              args=["--admin-listen", "127.0.0.1:0"])
+        line = cls.host.wait_for(ADMIN.pattern)
+        assert line, cls.host.output()
+        cls.admin = ADMIN.search(line).group(1)
+
+    def messages(self, node):
+        with urllib.request.urlopen(self.admin + "status", timeout=10) as r:
+            status = json.load(r)
+        return next(n["messages"] for n in status["nodes"] if n["name"] == node)
+
+    def load(self, *args, input=None, timeout=120):
+        return tinyhost("send", "--address", self.host.address, *args, input=input, timeout=timeout)
+
+    def check_latency(self, lat):
+        self.assertGreater(lat["p50"], 0)
+        self.assertLessEqual(lat["p50"], lat["p90"])
+        self.assertLessEqual(lat["p90"], lat["p99"])
+        self.assertLessEqual(lat["p99"], lat["max"])
+
+    def test_count_and_concurrency_json_report(self):
+        before = self.messages("echo")
+        r = self.load("--to", "echo.in", "--data", '{"n": 1}', "--count", "3000", "--concurrency", "16", "--json")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stderr, "")
+        report = json.loads(r.stdout)
+        self.assertEqual(set(report), {"requests", "ok", "errors", "seconds", "rps", "concurrency", "latency_us"})
+        self.assertEqual((report["requests"], report["ok"], report["errors"], report["concurrency"]),
+                         (3000, 3000, {}, 16))
+        self.assertGreater(report["seconds"], 0)
+        self.assertAlmostEqual(report["rps"], 3000 / report["seconds"], delta=0.01 * report["rps"] + 1)
+        self.check_latency(report["latency_us"])
+        # Exactly 3000 calls reached the host: none lost, none doubled.
+        self.assertEqual(self.messages("echo") - before, 3000)
+
+    def test_text_report(self):
+        before = self.messages("shaper")
+        r = self.load("--to", "shaper.in", "--data", '{"n": 2}', "--count", "200", "--concurrency", "4")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        m = REPORT.match(r.stdout)
+        self.assertIsNotNone(m, r.stdout)
+        self.assertEqual((m.group(1), m.group(4), m.group(5), m.group(6)), ("200", "4", "200", None))
+        p50, p90, p99, mx = (float(m.group(i)) for i in range(8, 12))
+        self.assertTrue(0 < p50 <= p90 <= p99 <= mx, r.stdout)
+        self.assertEqual(self.messages("shaper") - before, 200)
+
+    def test_errors_are_counted_by_status(self):
+        r = self.load("--to", "nosuch.in", "--data", "{}", "--count", "40", "--concurrency", "4", "--json")
+        self.assertEqual(r.returncode, 1)
+        report = json.loads(r.stdout)
+        self.assertEqual((report["requests"], report["ok"], report["errors"]), (40, 0, {"NOT_FOUND": 40}))
+        self.assertEqual(r.stderr, "first NOT_FOUND: node 'nosuch' is not in any loaded flow\n")
+
+        r = self.load("--to", "fail.in", "--data", "{}", "--count", "25", "--concurrency", "5")
+        self.assertEqual(r.returncode, 1)
+        m = REPORT.match(r.stdout)
+        self.assertIsNotNone(m, r.stdout)
+        self.assertEqual((m.group(1), m.group(5), m.group(6), m.group(7)), ("25", "0", "25", "component_error 25"))
+        self.assertIn("first component_error: failed on purpose", r.stderr)
+
+        # Two kinds in one run: the deadline of `never` and nothing else.
+        r = self.load("--to", "never.in", "--data", "{}", "--count", "6", "--concurrency", "3", "--timeout", "300ms",
+                      "--json")
+        self.assertEqual(r.returncode, 1)
+        self.assertEqual(json.loads(r.stdout)["errors"], {"DEADLINE_EXCEEDED": 6})
+
+    def test_data_from_standard_input_for_every_call(self):
+        before = self.messages("echo")
+        r = self.load("--to", "echo.in", "--data", "-", "--count", "50", "--concurrency", "5", "--json",
+                      input='{"from": "stdin"}\n')
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(json.loads(r.stdout)["ok"], 50)
+        self.assertEqual(self.messages("echo") - before, 50)
+
+    def test_rate_bounds_the_calls_started(self):
+        before = self.messages("echo")
+        r = self.load("--to", "echo.in", "--data", "{}", "--duration", "1s", "--rate", "40", "--concurrency", "4",
+                      "--json")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        report = json.loads(r.stdout)
+        # Call k starts at k/40 s and none after 1 s: at most 40 calls, and
+        # the run lasts until the last one (started at >= 0.975 s) is back.
+        self.assertLessEqual(report["requests"], 40)
+        self.assertGreater(report["requests"], 0)
+        self.assertEqual(report["ok"], report["requests"])
+        self.assertGreaterEqual(report["seconds"], 0.9)
+        self.assertEqual(self.messages("echo") - before, report["requests"])
+
+    def test_duration_alone_stops_the_run(self):
+        # `never` holds every call to its deadline: 3 slots x 300 ms calls in
+        # a 700 ms run start at least 3 and at most 9 calls.
+        r = self.load("--to", "never.in", "--data", "{}", "--duration", "700ms", "--concurrency", "3",
+                      "--timeout", "300ms", "--json")
+        self.assertEqual(r.returncode, 1)
+        report = json.loads(r.stdout)
+        self.assertGreaterEqual(report["requests"], 3)
+        self.assertLessEqual(report["requests"], 9)
+        self.assertEqual(report["errors"], {"DEADLINE_EXCEEDED": report["requests"]})
+
+    def test_interrupt_prints_the_report_so_far(self):
+        before = self.messages("echo")
+        p = subprocess.Popen([TINYHOST, "send", "--address", self.host.address, "--to", "echo.in", "--data", "{}",
+                              "--duration", "10m", "--concurrency", "2", "--json"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            self.assertTrue(wait_until(lambda: self.messages("echo") - before >= 100), "no calls reached the host")
+            p.send_signal(signal.SIGINT)
+            out, err = p.communicate(timeout=30)
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        self.assertEqual(p.returncode, 1, err)
+        self.assertIn("interrupted", err)
+        report = json.loads(out)
+        self.assertGreaterEqual(report["requests"], 100)
+        self.assertEqual(report["ok"], report["requests"])
+        # Every call it counted reached the host (the ones in flight at the
+        # signal finished before the report).
+        self.assertTrue(wait_until(lambda: self.messages("echo") - before == report["requests"]),
+                        (self.messages("echo") - before, report["requests"]))
+
+    def test_load_usage_errors_exit_2(self):
+        for args, error in ((("--count", "0"), "--count: '0' is out of range"),
+                            (("--concurrency", "x"), "--concurrency: 'x' is not a whole number"),
+                            (("--rate", "fast"), "--rate: 'fast' is not a number"),
+                            (("--duration", "0s"), "--duration: must be more than 0")):
+            with self.subTest(args=args):
+                r = self.load("--to", "echo.in", *args)
+                self.assertEqual(r.returncode, 2, r.stderr)
+                self.assertEqual(len(r.stderr.strip().splitlines()), 1, r.stderr)
+                self.assertIn(error, r.stderr)
+                self.assertEqual(r.stdout, "")
 
 
 if __name__ == "__main__":
