@@ -547,11 +547,12 @@ def table(report):
     add(f"rounds={ROUNDS} duration={DURATION}s warmup={WARMUP}s data={DATA} cpp-client deadline={DEADLINE_MS} ms "
         f"(0 = none); h2load sends no deadline")
     add("")
-    add("gRPC Send (median over rounds of the per-round ratio host/baseline; absolute medians in req/s and us)")
-    add("| tool | conn x streams | target | req/s | p50 us | p99 us | server CPU us/req | switches/req | "
-        "thr ratio | p50 ratio | CPU/req ratio | thr>=0.9 | p50<=1.15 |")
-    add("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|")
     res = report.get("grpc", {})
+    if res:
+        add("gRPC Send (median over rounds of the per-round ratio host/baseline; absolute medians in req/s and us)")
+        add("| tool | conn x streams | target | req/s | p50 us | p99 us | server CPU us/req | switches/req | "
+            "thr ratio | p50 ratio | CPU/req ratio | thr>=0.9 | p50<=1.15 |")
+        add("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|")
     for tool in TOOLS:
         for conns, streams in GRID:
             base = res.get((tool, conns, streams, "baseline"))

@@ -104,8 +104,19 @@ class WorkerDeadlockTest(unittest.TestCase):
         os.replace(tmp, flow)
         self.assertTrue(host.wait_for("flows reloaded nodes=3", timeout=60), host.output())
         self.assertIn("node destroyed node=ask1", host.output())
+        # The two running handlers end at their deadlines. A queued call
+        # may instead reach ask1 after the reload destroyed it (the calls'
+        # deadlines differ by their send times), and that one is answered
+        # UNAVAILABLE naming the node (not running, or destroyed): both are right, nothing hangs.
+        codes = []
         for f in stuck:
-            self.assertEqual(outcome(f)[0], "DEADLINE_EXCEEDED")
+            code, _, details = outcome(f)
+            codes.append(code)
+            if code == "UNAVAILABLE":
+                self.assertRegex(details, r"node 'ask1' is (not running|destroyed)")
+            else:
+                self.assertEqual(code, "DEADLINE_EXCEEDED", details)
+        self.assertGreaterEqual(codes.count("DEADLINE_EXCEEDED"), 2, codes)
         self.assertEqual(client.send("ask2.in", json.dumps({"ms": 0}), timeout=30), ("OK", b'{"slept":0}', ""))
         self.assertEqual(client.send("ask1.in", "{}")[0], "NOT_FOUND")
         self.assertEqual(host.stop(timeout=60), 0, host.output())
