@@ -684,21 +684,15 @@ def main():
     report = {}
     t0 = time.monotonic()
     print(f"load: {os.getloadavg()[0]:.1f} (1-min average) on {os.cpu_count()} CPUs", flush=True)
-    if "idle" in ONLY:
-        print("== idle RSS and start-up time", flush=True)
-        start_and_rss(report)
-    if MICRO and "micro" in ONLY:
-        print("== micro-benchmarks", flush=True)
-        micro(report)
-    if "grpc" in ONLY:
-        print("== gRPC grid", flush=True)
-        grpc_grid(report)
-    if SEND and "send" in ONLY:
-        print("== tinyhost send vs load_client", flush=True)
-        send_grid(report)
-    if "http" in ONLY:
-        print("== HTTP", flush=True)
-        http_grid(report)
+    sections = [("idle", True, "idle RSS and start-up time", start_and_rss),
+                ("micro", MICRO, "micro-benchmarks", micro),
+                ("grpc", True, "gRPC grid", grpc_grid),
+                ("send", SEND, "tinyhost send vs load_client", send_grid),
+                ("http", True, "HTTP", http_grid)]
+    for name, enabled, title, run in sections:
+        if enabled and name in ONLY:
+            print(f"== {title}", flush=True)
+            run(report)
     text = table(report)
     stamp = time.strftime("%Y%m%d-%H%M%S")
     path = os.path.join(OUT_DIR, f"table-{stamp}.md")
