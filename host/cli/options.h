@@ -19,7 +19,8 @@ class UsageError : public std::runtime_error {
  public:
   explicit UsageError(const std::string& message) : std::runtime_error(OneLine(message)) {}
 
- private:
+  // `message` with \n and other control characters escaped; also how
+  // `send` shows error text a peer sent.
   static std::string OneLine(const std::string& message);
 };
 

@@ -13,8 +13,10 @@
 #include <thread>
 #include <vector>
 
+#include "host/base/excerpt.h"
 #include "host/base/log_histogram.h"
 #include "host/cli/commands.h"
+#include "host/cli/options.h"
 #include "host/net/client_credentials.h"
 #include "host/runtime/stats.h"
 #include "tinysystems/module/v1/module.grpc.pb.h"
@@ -26,6 +28,11 @@ using tinysystems::module::v1::Message;
 using tinysystems::module::v1::ModuleService;
 using tinysystems::module::v1::Response;
 using Clock = std::chrono::steady_clock;
+
+// Error text a peer sent, as this terminal shows it: one line (control
+// characters escaped, so no answer can move the cursor or forge a line) and
+// at most 1 KiB.
+std::string PeerText(const std::string& text) { return UsageError::OneLine(Excerpt(text, 1024)); }
 
 // SIGINT/SIGTERM end a load run early with its report; a second one ends
 // the process (SA_RESETHAND).
@@ -125,7 +132,7 @@ class LoadRun {
   void Fail(const char* kind, const std::string& message) {
     std::lock_guard<std::mutex> lock(mu_);
     auto [it, first] = errors_.try_emplace(kind);
-    if (first) it->second.first = message;
+    if (first) it->second.first = PeerText(message);
     ++it->second.second;
   }
 
@@ -269,11 +276,11 @@ int RunSend(const SendOptions& o) {
   Response response;
   grpc::Status status = stub->Send(&ctx, request, &response);
   if (!status.ok()) {
-    std::cerr << StatusName(status.error_code()) << ": " << status.error_message() << "\n";
+    std::cerr << StatusName(status.error_code()) << ": " << PeerText(status.error_message()) << "\n";
     return 1;
   }
   if (!response.error().empty()) {
-    std::cerr << "component error: " << response.error() << "\n";
+    std::cerr << "component error: " << PeerText(response.error()) << "\n";
     return 1;
   }
   std::cout << response.data() << "\n";

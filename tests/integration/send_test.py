@@ -11,7 +11,11 @@ import time
 import unittest
 import urllib.request
 
-from harness import TINYHOST, free_port, start_host, tinyhost, wait_until, write_flow
+from concurrent import futures
+
+import grpc
+
+from harness import TINYHOST, free_port, module_pb2, start_host, tinyhost, wait_until, write_flow
 
 FLOW = """
 nodes:
@@ -253,6 +257,62 @@ class LoadTest(unittest.TestCase):
                 self.assertEqual(len(r.stderr.strip().splitlines()), 1, r.stderr)
                 self.assertIn(error, r.stderr)
                 self.assertEqual(r.stdout, "")
+
+
+HOSTILE = "bad\nforged: line\x1b[2J" + "x" * 5000
+
+
+class HostilePeerTest(unittest.TestCase):
+    """A peer (a real gRPC server in this process) whose error texts carry
+    newlines, terminal escapes and 5 KB: send shows each on one line,
+    escaped and cut."""
+
+    @classmethod
+    def setUpClass(cls):
+        def answer(request, context):
+            if request.to == "status.in":
+                context.abort(grpc.StatusCode.INTERNAL, HOSTILE)
+            return module_pb2.Response(error=HOSTILE)
+
+        handler = grpc.method_handlers_generic_handler("tinysystems.module.v1.ModuleService", {
+            "Send": grpc.unary_unary_rpc_method_handler(
+                answer, request_deserializer=module_pb2.Message.FromString,
+                response_serializer=module_pb2.Response.SerializeToString)})
+        cls.server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
+        cls.server.add_generic_rpc_handlers((handler,))
+        port = cls.server.add_insecure_port("127.0.0.1:0")
+        cls.server.start()
+        cls.address = f"127.0.0.1:{port}"
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.stop(None).wait()
+
+    def check_line(self, line, prefix):
+        self.assertTrue(line.startswith(prefix), line)
+        self.assertIn("bad\\nforged: line\\x1b[2J", line)
+        self.assertNotIn("\x1b", line)
+        self.assertIn("(5020 bytes)", line)
+        self.assertLess(len(line), 1200)
+
+    def test_single_call_errors_are_one_escaped_line(self):
+        for to, prefix in (("status.in", "INTERNAL: "), ("error.in", "component error: ")):
+            with self.subTest(to=to):
+                r = tinyhost("send", "--address", self.address, "--to", to, "--data", "{}", "--timeout", "10s")
+                self.assertEqual(r.returncode, 1)
+                self.assertEqual(r.stdout, "")
+                lines = r.stderr.splitlines()
+                self.assertEqual(len(lines), 1, r.stderr)
+                self.check_line(lines[0], prefix)
+
+    def test_load_run_first_errors_are_one_escaped_line(self):
+        r = tinyhost("send", "--address", self.address, "--to", "error.in", "--data", "{}", "--count", "20",
+                     "--concurrency", "4", "--json", "--timeout", "10s")
+        self.assertEqual(r.returncode, 1)
+        self.assertEqual(json.loads(r.stdout)["errors"], {"component_error": 20})
+        lines = r.stderr.splitlines()
+        self.assertEqual(len(lines), 1, r.stderr)
+        self.check_line(lines[0], "first component_error: ")
 
 
 if __name__ == "__main__":
