@@ -41,11 +41,10 @@ DEADLINE_MS = int(ENV.get("BENCH_DEADLINE_MS", "10000"))
 OUT_DIR = ENV.get("BENCH_OUT", os.path.join(BUILD, "bench-results"))
 DATA = ENV.get("BENCH_DATA", '{"x":1,"msg":"hello"}')
 ADMIN = ENV.get("BENCH_ADMIN", "1") == "1"
-# `tinyhost send` as a load tool vs load_client, same host, same shape
-# (1 channel x SEND_CONCURRENCY calls, SEND_COUNT requests each run).
-SEND = ENV.get("BENCH_SEND", "1") == "1"
 # BENCH_ONLY="send http": run only these sections (idle micro grpc send http).
 ONLY = set(ENV.get("BENCH_ONLY", "idle micro grpc send http").split())
+# `tinyhost send` as a load tool vs load_client, same host, same shape
+# (1 channel x SEND_CONCURRENCY calls, SEND_COUNT requests each run).
 SEND_COUNT = int(ENV.get("BENCH_SEND_COUNT", "100000"))
 SEND_CONCURRENCY = int(ENV.get("BENCH_SEND_CONCURRENCY", "64"))
 
@@ -687,7 +686,7 @@ def main():
     sections = [("idle", True, "idle RSS and start-up time", start_and_rss),
                 ("micro", MICRO, "micro-benchmarks", micro),
                 ("grpc", True, "gRPC grid", grpc_grid),
-                ("send", SEND, "tinyhost send vs load_client", send_grid),
+                ("send", True, "tinyhost send vs load_client", send_grid),
                 ("http", True, "HTTP", http_grid)]
     for name, enabled, title, run in sections:
         if enabled and name in ONLY:

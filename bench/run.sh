@@ -31,9 +31,9 @@
 #   BENCH_DEADLINE_MS [10000]  deadline the C++ client sets (0: none, like h2load)
 #   BENCH_DATA        ['{"x":1,"msg":"hello"}']  the Message.data sent
 #   BENCH_ADMIN       [1]      add the admin-on host to the gRPC grid
-#   BENCH_SEND        [1]      `tinyhost send` vs load_client on one host:
-#                              BENCH_SEND_COUNT [100000] requests per run,
-#                              BENCH_SEND_CONCURRENCY [64] calls on one channel
+#   BENCH_SEND_COUNT  [100000] `tinyhost send` vs load_client on one host:
+#                              requests per run; BENCH_SEND_CONCURRENCY [64]
+#                              calls on one channel
 #   BENCH_ONLY        ["idle micro grpc send http"]  the sections to run
 #   BENCH_HTTP_MODULE_SO       an http-module.so to use for the HTTP row instead
 #   BENCH_HOST_BUILD  [the build dir]  take tinyhost, test-module.so and the
